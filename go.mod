@@ -1,0 +1,3 @@
+module github.com/simpleserver-go/simpleserver
+
+go 1.26
