@@ -31,7 +31,8 @@ func ParsePayload(payload []byte, m *Message, lim *Limits) (kind Kind, rest []by
 
 // Decode fills m from the body of a MESSAGE payload: everything after the kind
 // byte. m references rest instead of copying it. lim may be nil for the
-// defaults. On error m is left empty.
+// defaults; a MaxHeaderName above MaxHeaderNameLen counts as MaxHeaderNameLen.
+// On error m is left empty.
 func (m *Message) Decode(rest []byte, lim *Limits) error {
 	maxHeaders, maxName := DefaultMaxHeaders, DefaultMaxHeaderName
 	if lim != nil {
@@ -39,7 +40,9 @@ func (m *Message) Decode(rest []byte, lim *Limits) error {
 			maxHeaders = lim.MaxHeaders
 		}
 		if lim.MaxHeaderName > 0 {
-			maxName = lim.MaxHeaderName
+			// A name longer than MaxHeaderNameLen could not be re-encoded
+			// (AppendFrame rejects it), so no limit may admit one.
+			maxName = min(lim.MaxHeaderName, MaxHeaderNameLen)
 		}
 	}
 	m.hdrs = m.hdrs[:0]

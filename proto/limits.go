@@ -12,7 +12,8 @@ type Limits struct {
 	MaxFrameSize int
 	// MaxHeaders is the largest header count in one message (default 64).
 	MaxHeaders int
-	// MaxHeaderName is the longest header name in bytes (default 255).
+	// MaxHeaderName is the longest header name in bytes (default 255, which
+	// is also the most allowed: MaxHeaderNameLen).
 	MaxHeaderName int
 }
 
@@ -39,18 +40,19 @@ func (l Limits) WithDefaults() Limits {
 	return l
 }
 
-// Validate reports whether l is usable: no negative field, and MaxFrameSize
-// at most MaxFrameSizeLimit. Zero fields are valid (they mean the default).
+// Validate reports whether l is usable: no negative field, MaxFrameSize at
+// most MaxFrameSizeLimit and MaxHeaderName at most MaxHeaderNameLen. Zero
+// fields are valid (they mean the default).
 func (l Limits) Validate() error {
 	var errs []error
 	if l.MaxFrameSize < 0 || l.MaxFrameSize > MaxFrameSizeLimit {
-		errs = append(errs, fmt.Errorf("proto: MaxFrameSize %d out of range 1..%d", l.MaxFrameSize, MaxFrameSizeLimit))
+		errs = append(errs, fmt.Errorf("proto: MaxFrameSize %d out of range 0..%d", l.MaxFrameSize, MaxFrameSizeLimit))
 	}
 	if l.MaxHeaders < 0 {
 		errs = append(errs, fmt.Errorf("proto: MaxHeaders %d is negative", l.MaxHeaders))
 	}
-	if l.MaxHeaderName < 0 {
-		errs = append(errs, fmt.Errorf("proto: MaxHeaderName %d is negative", l.MaxHeaderName))
+	if l.MaxHeaderName < 0 || l.MaxHeaderName > MaxHeaderNameLen {
+		errs = append(errs, fmt.Errorf("proto: MaxHeaderName %d out of range 0..%d", l.MaxHeaderName, MaxHeaderNameLen))
 	}
 	return errors.Join(errs...)
 }

@@ -166,10 +166,16 @@ func (m *Message) Clone() *Message {
 }
 
 // CopyTo makes dst a deep copy of m, reusing dst's storage; with warmed-up
-// storage it does not allocate.
+// storage it does not allocate. m.CopyTo(m) makes m own all its bytes, so it
+// stays valid after the payload it was decoded from is reused.
 func (m *Message) CopyTo(dst *Message) {
 	if dst == m {
+		// Make m own everything it references: its header bytes and,
+		// for a decoded message, its body, which still aliases the payload.
 		m.own()
+		if m.body != nil {
+			m.SetBody(m.body)
+		}
 		return
 	}
 	dst.Reset()
