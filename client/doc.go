@@ -1,0 +1,72 @@
+// Package client is the Go SimpleClient: a conventional net-based client
+// for a SimpleServer, speaking the wire protocol of package proto.
+//
+// New creates a Client without connecting it; Connect (or ConnectContext)
+// connects. Send and SendRaw send; Read returns the next received message
+// or nil without blocking, and Receive waits for one. Close says goodbye.
+// The seed's client example, in Go:
+//
+//	c := client.New()
+//	if err := c.Connect("localhost", 8080); err != nil {
+//		fmt.Println("Connection failed:", err)
+//		return
+//	}
+//	defer c.Close()
+//
+//	msg := proto.NewMessage().AddHeader("handshake", "").SetBodyString("Hello server!")
+//	if err := c.Send(msg); err != nil {
+//		fmt.Println("send:", err)
+//		return
+//	}
+//
+//	for {
+//		// Read never blocks: it returns nil when no message is waiting.
+//		if m := c.Read(); m != nil {
+//			if m.HasHeader("handshake") {
+//				fmt.Println("Server handshake received")
+//			}
+//			continue
+//		}
+//		if err := c.Err(); err != nil { // the connection has ended
+//			fmt.Println("disconnected:", err)
+//			return
+//		}
+//		time.Sleep(time.Millisecond) // or do a frame of work
+//	}
+//
+// A program that has nothing else to do waits with Receive instead:
+//
+//	for {
+//		m, err := c.Receive(ctx)
+//		if err != nil {
+//			var ce *client.CloseError
+//			if errors.As(err, &ce) {
+//				fmt.Println("server closed:", ce.Reason)
+//			}
+//			return
+//		}
+//		handle(m)
+//	}
+//
+// # Behaviour
+//
+// One goroutine per Client reads the connection: it answers the server's
+// PINGs with PONGs, and queues messages, in order, for Read and Receive. The
+// queue is bounded (WithQueueSize); when it is full the client stops reading
+// and TCP slows the server down, so no message is ever dropped — but PINGs
+// then go unanswered too, and a server with a heartbeat may give up on a
+// client whose application stops reading.
+//
+// Messages returned by Read and Receive belong to the caller. Send and
+// SendRaw may be called from any number of goroutines; each frame is written
+// whole, in one write.
+//
+// The connection ends when the server sends CLOSE (Receive and Err then
+// report a *CloseError with the server's reason, after every message that
+// came before it), when the server breaks the protocol (the client sends
+// CLOSE with the reason), when the network fails, or when Close is called.
+// Err says which, once every earlier message has been read.
+//
+// Each Client makes one connection in its life; create a new Client to
+// reconnect.
+package client

@@ -1,0 +1,197 @@
+package client
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/simpleserver-go/simpleserver/proto"
+)
+
+// maxIdleReadBuffer is the largest read buffer kept while no frame is
+// pending; a bigger one (grown for a big frame) goes back to the initial size.
+const maxIdleReadBuffer = 256 << 10
+
+// reader is the state of the goroutine that reads the connection. It owns
+// buf; buf[r:w] holds bytes received and not yet handled.
+type reader struct {
+	c    *Client
+	conn net.Conn
+	buf  []byte
+	r, w int
+
+	lastDeadline time.Time
+	scratch      proto.Message // ParsePayload's target for control frames (never filled)
+}
+
+// readLoop runs for the life of the connection: it delivers frames until
+// the connection ends, then drains what the server still sends if it should.
+func (c *Client) readLoop(conn net.Conn) {
+	defer close(c.done)
+	defer conn.Close()
+	rd := &reader{c: c, conn: conn, buf: make([]byte, initialReadBuffer)}
+	cause, drain := rd.deliver()
+	c.finish(cause)
+	if drain {
+		rd.drain()
+	}
+}
+
+// deliver handles frames as they arrive: messages are queued, PINGs
+// answered. It returns why delivery stopped, and whether the reader should
+// drain the connection (it sent CLOSE and waits for the server to close).
+func (rd *reader) deliver() (cause error, drain bool) {
+	c := rd.c
+	maxFrame := c.cfg.limits.MaxFrameSize
+	var readErr error
+	for {
+		for {
+			payload, n, err := proto.Split(rd.buf[rd.r:rd.w], maxFrame)
+			if err != nil {
+				return rd.protocolError(err), true
+			}
+			if n == 0 {
+				break
+			}
+			rd.r += n
+			if cause, drain, stop := rd.handle(payload); stop {
+				return cause, drain
+			}
+		}
+		if readErr != nil {
+			if readErr == io.EOF && rd.w > rd.r {
+				readErr = io.ErrUnexpectedEOF // the server left mid-frame
+			}
+			return fmt.Errorf("%w: %w", ErrConnectionLost, readErr), false
+		}
+		if !rd.setDeadline() {
+			return ErrClosed, true // Close asked us to stop
+		}
+		rd.makeRoom()
+		n, err := rd.conn.Read(rd.buf[rd.w:])
+		rd.w += n
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			readErr = err // handle what arrived first
+		}
+	}
+}
+
+// handle acts on one frame's payload. stop says delivery is over, for the
+// reason cause.
+func (rd *reader) handle(payload []byte) (cause error, drain, stop bool) {
+	c := rd.c
+	if proto.Kind(payload[0]) == proto.KindMessage {
+		// The caller owns the message: decode it from a copy of the payload,
+		// since buf is reused.
+		m := new(proto.Message)
+		if _, _, err := proto.ParsePayload(bytes.Clone(payload), m, &c.cfg.limits); err != nil {
+			return rd.protocolError(err), true, true
+		}
+		select {
+		case c.msgs <- m:
+			return nil, false, false
+		default:
+		}
+		// The queue is full: wait, and read nothing meanwhile, so that TCP
+		// pushes back on the server.
+		select {
+		case c.msgs <- m:
+			return nil, false, false
+		case <-c.stop:
+			return ErrClosed, true, true
+		}
+	}
+	kind, rest, err := proto.ParsePayload(payload, &rd.scratch, &c.cfg.limits)
+	if err != nil {
+		return rd.protocolError(err), true, true
+	}
+	switch kind {
+	case proto.KindPing:
+		if c.acquireWriter(c.stop, nil) {
+			c.wbuf = proto.AppendPong(c.wbuf[:0], rest)
+			c.flushLocked(rd.conn, c.cfg.writeTimeout) // a failure ends the connection
+			c.unlockWriter()
+		}
+	case proto.KindPong:
+		// Nothing asked for one yet.
+	case proto.KindClose:
+		// The server closes its side next; nothing after CLOSE counts.
+		return &CloseError{Reason: string(rest)}, false, true
+	}
+	return nil, false, false
+}
+
+// protocolError answers bytes that break the protocol: CLOSE with the
+// reason, then a drain. It returns the cause to record.
+func (rd *reader) protocolError(perr error) error {
+	c := rd.c
+	t := time.NewTimer(c.cfg.closeTimeout)
+	defer t.Stop()
+	until := time.Now()
+	if c.acquireWriter(c.stop, t.C) {
+		if c.writeCloseLocked(rd.conn, perr.Error()) {
+			until = until.Add(c.cfg.closeTimeout)
+		}
+		c.unlockWriter()
+	}
+	c.startDrain(rd.conn, until)
+	return fmt.Errorf("client: from server: %w", perr)
+}
+
+// setDeadline sets the read deadline for the next Read. It returns false
+// when Close has started draining, and delivery must stop.
+func (rd *reader) setDeadline() bool {
+	c := rd.c
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	if c.draining {
+		return false
+	}
+	var dl time.Time // no deadline
+	if !dl.Equal(rd.lastDeadline) {
+		rd.conn.SetReadDeadline(dl)
+		rd.lastDeadline = dl
+	}
+	return true
+}
+
+// makeRoom makes sure buf has room to read into after buf[r:w], and room
+// for the whole of the frame that starts at r.
+func (rd *reader) makeRoom() {
+	if rd.r == rd.w {
+		rd.r, rd.w = 0, 0
+		if len(rd.buf) > maxIdleReadBuffer {
+			rd.buf = make([]byte, initialReadBuffer)
+		}
+		return
+	}
+	maxFrame := rd.c.cfg.limits.MaxFrameSize
+	size, _ := proto.FrameSize(rd.buf[rd.r:rd.w], maxFrame) // Split already vetted it
+	if size == 0 {
+		size = proto.LengthSize // the length prefix is incomplete
+	}
+	if rd.r+size <= len(rd.buf) {
+		return // the pending frame fits where it is; it is incomplete, so w < len(buf)
+	}
+	dst := rd.buf
+	if size > len(rd.buf) {
+		dst = make([]byte, max(size, min(2*len(rd.buf), proto.LengthSize+maxFrame)))
+	}
+	rd.w = copy(dst, rd.buf[rd.r:rd.w])
+	rd.r = 0
+	rd.buf = dst
+}
+
+// drain reads and discards until the server closes or the drain deadline
+// (set by whoever started the drain) passes.
+func (rd *reader) drain() {
+	for {
+		if _, err := rd.conn.Read(rd.buf); err != nil {
+			return
+		}
+	}
+}
