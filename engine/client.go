@@ -1,0 +1,115 @@
+package engine
+
+import (
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/simpleserver-go/simpleserver/proto"
+)
+
+// Client is one connected client as the server sees it (the seed's
+// ConnectionClient). Its methods are safe for concurrent use from any
+// goroutine and stay safe after the client has gone: sends then return
+// ErrClientClosed.
+type Client struct {
+	// Data is a slot for the application's own per-client state (a player,
+	// a room...). The server never touches it. In the default and manual
+	// modes all listeners run on one goroutine, so listeners may use it
+	// without locks; other goroutines must synchronise themselves.
+	Data any
+
+	id   uint64
+	srv  *Server
+	gc   gnet.Conn // loop-only methods; Close is safe anywhere
+	fd   int
+	addr net.Addr
+	loop *loopState
+
+	mu      sync.Mutex
+	pend    []byte // encoded frames not yet handed to the kernel or gnet
+	spare   []byte // second buffer, swapped with pend while the loop writes
+	queued  bool   // a flush is already due: in a dirty list or a loop task
+	backlog bool   // gnet may hold unsent bytes: writes must go through the loop
+	gnetOut int    // gnet's outbound bytes at the last loop flush
+	closing bool   // a close is under way: sends fail
+	closed  bool   // OnClose ran: the fd must not be touched
+	reason  error  // why the client is going; the first reason wins
+
+	// Read by the housekeeping sweep, written by the loop.
+	lastRecv   atomic.Int64 // unix ns of the last bytes received
+	pingSent   atomic.Int64 // unix ns of the PING not yet answered, 0 if none
+	frameStart atomic.Int64 // unix ns an incomplete frame started, 0 if none
+
+	// Decoded messages the dispatcher has not handled yet.
+	pendMsgs  atomic.Int64
+	pendBytes atomic.Int64
+
+	rejected bool // loop-only: refused at admission, produces no events
+	slot     int  // index in the registry, owned by the registry
+	loopSlot int  // index in loop.conns, owned by the loop's lock
+}
+
+// ID returns the client's unique ID (unique within the process).
+func (c *Client) ID() uint64 { return c.id }
+
+// RemoteAddr returns the client's address (the seed's client.address).
+func (c *Client) RemoteAddr() net.Addr { return c.addr }
+
+// String returns "client <id> (<address>)", for logs.
+func (c *Client) String() string {
+	return "client " + strconv.FormatUint(c.id, 10) + " (" + c.addr.String() + ")"
+}
+
+// Send queues m to the client. It encodes m at once, so m may be reused as
+// soon as Send returns. Frames queued while the server is busy with other
+// events go out together in one write. Send fails with ErrClientClosed once
+// the client is leaving, with a *proto.ProtocolError if m cannot be encoded,
+// and with ErrSlowConsumer (disconnecting the client) when it pushes the
+// client's queue over Config.MaxOutboundBytes.
+func (c *Client) Send(m *proto.Message) error {
+	c.mu.Lock()
+	if c.closing || c.closed {
+		c.mu.Unlock()
+		return ErrClientClosed
+	}
+	var err error
+	if c.pend, err = proto.AppendFrame(c.pend, m); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	return c.queueLocked()
+}
+
+// SendPrepared queues a message encoded once by NewPreparedMessage: the way
+// to send one message to many clients yourself. Errors are as for Send.
+func (c *Client) SendPrepared(pm *PreparedMessage) error {
+	c.mu.Lock()
+	if c.closing || c.closed {
+		c.mu.Unlock()
+		return ErrClientClosed
+	}
+	c.pend = append(c.pend, pm.frame...)
+	return c.queueLocked()
+}
+
+// Close disconnects the client: it is sent CLOSE with reason, then the
+// connection closes once that is written. OnDisconnect receives a
+// *KickError. Frames queued before Close are sent first. Closing a client
+// that is already leaving does nothing and returns ErrClientClosed.
+func (c *Client) Close(reason string) error {
+	if !c.closeWith(&KickError{Reason: reason}, reason, false) {
+		return ErrClientClosed
+	}
+	return nil
+}
+
+// Closed reports whether the client is disconnected or being disconnected.
+func (c *Client) Closed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing || c.closed
+}

@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/simpleserver-go/simpleserver/proto"
+)
+
+// Defaults for Config. Every limit a misbehaving client can hit is here, in
+// one place; the README's limits table mirrors it.
+const (
+	DefaultTickRate           = 120              // OnUpdate calls per second
+	DefaultMaxConnections     = 50_000           // concurrent clients
+	DefaultMaxOutboundBytes   = 4 << 20          // queued to one client
+	DefaultMaxPendingMessages = 4096             // decoded, not yet handled, per client
+	DefaultMaxPendingBytes    = 8 << 20          // decoded, not yet handled, per client
+	DefaultPingInterval       = 15 * time.Second // silence before the server PINGs
+	DefaultPingTimeout        = 15 * time.Second // then silence before disconnecting
+	DefaultFrameTimeout       = 15 * time.Second // to finish a started frame
+	DefaultReadBufferCap      = 64 << 10         // bytes per event-loop read
+)
+
+// Config holds every setting of a Server. Zero fields mean their defaults,
+// so Config{Port: 8080} is a working configuration; DefaultConfig spells
+// the defaults out. Durations and limits that are negative disable the
+// feature (no heartbeat, no cap).
+type Config struct {
+	// Host and Port to listen on. Port 0 picks a free port; Server.Addr
+	// reports it. Host "" listens on all interfaces.
+	Host string
+	Port int
+
+	// Verbose logs debug messages (connections, disconnect reasons, ...).
+	// Otherwise only warnings and errors are logged.
+	Verbose bool
+	// Logger receives the server's logs. Nil means a text logger on stderr
+	// at the level Verbose selects. A Logger given here is used as is: its
+	// own level decides what appears.
+	Logger *slog.Logger
+
+	// TickRate is how many times per second OnUpdate fires (default 120).
+	TickRate int
+	// ManualUpdate makes Start and StartAsync only listen: nothing is
+	// dispatched until the user calls Update, which dispatches every pending
+	// event and then fires OnUpdate, on the caller's goroutine.
+	ManualUpdate bool
+	// Inline runs listeners directly on the event-loop goroutines, several
+	// at once, for the highest throughput. See the package doc for what the
+	// listeners must then synchronise. Incompatible with ManualUpdate.
+	Inline bool
+
+	// EventLoops is the number of gnet event loops (default GOMAXPROCS).
+	EventLoops int
+	// ReadBufferCap is the per-loop read buffer (default 64 KiB).
+	ReadBufferCap int
+
+	// Limits are the protocol limits applied to what clients send.
+	Limits proto.Limits
+	// MaxConnections caps concurrent clients; beyond it new connections get
+	// CLOSE "server full" and are closed (default 50,000).
+	MaxConnections int
+	// MaxOutboundBytes caps the bytes queued to one client; a client over it
+	// is disconnected with ErrSlowConsumer (default 4 MiB).
+	MaxOutboundBytes int
+	// MaxPendingMessages and MaxPendingBytes cap what one client has sent
+	// that listeners have not handled yet; over either, it is disconnected
+	// with ErrInboundFlood (defaults 4096 messages, 8 MiB). Inline mode has
+	// no queue, so they do not apply there.
+	MaxPendingMessages int
+	MaxPendingBytes    int
+
+	// PingInterval is how long a client may stay silent before the server
+	// sends it a PING (default 15 s). PingTimeout is how long after that PING
+	// it may stay silent before being disconnected with ErrIdleTimeout
+	// (default 15 s). Any frame from the client counts as a sign of life.
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	// FrameTimeout is how long a client may take to complete a frame it has
+	// started sending; over it: ErrFrameTimeout (default 15 s).
+	FrameTimeout time.Duration
+}
+
+// DefaultConfig returns the configuration with every default spelled out.
+func DefaultConfig() Config {
+	return Config{
+		TickRate:           DefaultTickRate,
+		EventLoops:         runtime.GOMAXPROCS(0),
+		ReadBufferCap:      DefaultReadBufferCap,
+		Limits:             proto.DefaultLimits(),
+		MaxConnections:     DefaultMaxConnections,
+		MaxOutboundBytes:   DefaultMaxOutboundBytes,
+		MaxPendingMessages: DefaultMaxPendingMessages,
+		MaxPendingBytes:    DefaultMaxPendingBytes,
+		PingInterval:       DefaultPingInterval,
+		PingTimeout:        DefaultPingTimeout,
+		FrameTimeout:       DefaultFrameTimeout,
+	}
+}
+
+// withDefaults fills zero fields from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	setInt := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	setInt(&c.TickRate, d.TickRate)
+	setInt(&c.EventLoops, d.EventLoops)
+	setInt(&c.ReadBufferCap, d.ReadBufferCap)
+	setInt(&c.MaxConnections, d.MaxConnections)
+	setInt(&c.MaxOutboundBytes, d.MaxOutboundBytes)
+	setInt(&c.MaxPendingMessages, d.MaxPendingMessages)
+	setInt(&c.MaxPendingBytes, d.MaxPendingBytes)
+	setDur(&c.PingInterval, d.PingInterval)
+	setDur(&c.PingTimeout, d.PingTimeout)
+	setDur(&c.FrameTimeout, d.FrameTimeout)
+	c.Limits = c.Limits.WithDefaults()
+	return c
+}
+
+// Validate reports every setting that cannot work, joined in one error.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("port %d out of range 0..65535", c.Port))
+	}
+	if c.TickRate < 0 || c.TickRate > 10_000 {
+		errs = append(errs, fmt.Errorf("tick rate %d out of range 1..10000", c.TickRate))
+	}
+	if c.EventLoops < 0 || c.EventLoops > 256 {
+		errs = append(errs, fmt.Errorf("event loops %d out of range 1..256", c.EventLoops))
+	}
+	if c.ReadBufferCap < 0 {
+		errs = append(errs, fmt.Errorf("read buffer cap %d is negative", c.ReadBufferCap))
+	}
+	if c.ManualUpdate && c.Inline {
+		errs = append(errs, errors.New("manual update and inline mode exclude each other"))
+	}
+	if err := c.Limits.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("simpleserver: invalid config: %w", errors.Join(errs...))
+}
+
+// Option changes one setting of a Config; NewServer applies them in order.
+// Any func(*Config) is an Option, so settings without a With helper are set
+// with engine.Option(func(c *engine.Config) { c.MaxOutboundBytes = 1 << 20 }).
+type Option func(*Config)
+
+// WithVerbose turns debug logging on or off (the seed's verbose_logging).
+func WithVerbose(v bool) Option { return func(c *Config) { c.Verbose = v } }
+
+// WithTickRate sets how many times per second OnUpdate fires (the seed's tick_rate).
+func WithTickRate(hz int) Option { return func(c *Config) { c.TickRate = hz } }
+
+// WithManualUpdate selects manual update mode (the seed's manual_update).
+func WithManualUpdate(v bool) Option { return func(c *Config) { c.ManualUpdate = v } }
+
+// WithLogger sends the server's logs to l.
+func WithLogger(l *slog.Logger) Option { return func(c *Config) { c.Logger = l } }
+
+// WithInline runs listeners on the event loops; see Config.Inline.
+func WithInline(v bool) Option { return func(c *Config) { c.Inline = v } }
+
+// WithEventLoops sets the number of event loops.
+func WithEventLoops(n int) Option { return func(c *Config) { c.EventLoops = n } }
+
+// WithLimits sets the protocol limits applied to clients' frames.
+func WithLimits(l proto.Limits) Option { return func(c *Config) { c.Limits = l } }

@@ -1,0 +1,190 @@
+package engine
+
+import (
+	"log/slog"
+	"runtime/debug"
+	"sync"
+
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/simpleserver-go/simpleserver/proto"
+)
+
+// How events reach listeners (default and manual modes).
+//
+// Event loops only read, decode and enqueue: every connection, message and
+// disconnect becomes an event in one FIFO queue, in the order it happened.
+// One dispatcher at a time (the logic goroutine, or the Update caller) takes
+// the whole queue and calls the listeners, inside a flush scope. A
+// connection's events are enqueued by its one loop, in order, so each client
+// sees OnConnection, its messages in arrival order, then OnDisconnect once.
+
+type eventKind uint8
+
+const (
+	evOpen eventKind = iota
+	evMessage
+	evClose
+)
+
+type event struct {
+	kind   eventKind
+	c      *Client
+	m      *proto.Message
+	buf    *bytebufferpool.ByteBuffer // owns the bytes m references
+	reason error
+}
+
+// eventQueue is a mutex-protected FIFO drained whole, double-buffered so
+// that steady state allocates nothing.
+type eventQueue struct {
+	mu    sync.Mutex
+	items []event
+	wake  chan struct{} // 1-buffered: "the queue is not empty"
+}
+
+func newEventQueue() *eventQueue {
+	return &eventQueue{wake: make(chan struct{}, 1)}
+}
+
+func (q *eventQueue) push(evs []event) {
+	q.mu.Lock()
+	q.items = append(q.items, evs...)
+	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *eventQueue) pushOne(ev event) {
+	q.mu.Lock()
+	q.items = append(q.items, ev)
+	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *eventQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take swaps the queue with spare (emptied) and returns what was queued.
+func (q *eventQueue) take(spare []event) []event {
+	q.mu.Lock()
+	out := q.items
+	q.items = spare[:0]
+	q.mu.Unlock()
+	return out
+}
+
+// msgPool recycles decoded messages; the bytes they reference come from
+// Server.inPool.
+var msgPool = sync.Pool{New: func() any { return new(proto.Message) }}
+
+// dispatchPending runs one cycle: every queued event, then OnUpdate if
+// update is set, all in one flush scope. Callers hold s.dispatchMu.
+func (s *Server) dispatchPending(update bool) {
+	s.logic.begin()
+	batch := s.queue.take(s.spare)
+	for i := range batch {
+		s.dispatch(&batch[i])
+		batch[i] = event{}
+	}
+	s.spare = batch[:0]
+	if update {
+		s.fireUpdate()
+	}
+	list := s.logic.end()
+	s.flushList(list)
+	s.logic.recycle(list)
+}
+
+func (s *Server) dispatch(ev *event) {
+	c := ev.c
+	switch ev.kind {
+	case evOpen:
+		s.reg.add(c)
+		s.fireConnection(c)
+	case evMessage:
+		s.fireMessage(c, ev.m)
+		c.pendMsgs.Add(-1)
+		c.pendBytes.Add(-int64(len(ev.buf.B)))
+		ev.m.Reset()
+		msgPool.Put(ev.m)
+		s.inPool.Put(ev.buf)
+	case evClose:
+		s.reg.remove(c)
+		s.fireDisconnect(c, ev.reason)
+	}
+}
+
+// The fire functions call every listener in order. A panicking listener is
+// logged with its stack and the rest still run; a client whose OnConnection
+// or OnMessage listener panicked is disconnected with ErrListenerPanic,
+// since its state may be half-updated (net/http closes the connection of a
+// panicking handler for the same reason).
+
+func (s *Server) fireConnection(c *Client) {
+	for _, l := range s.OnConnection.snapshot() {
+		if !s.callConn(l.fn, c) {
+			c.closeWith(ErrListenerPanic, "internal server error", false)
+		}
+	}
+}
+
+func (s *Server) fireMessage(c *Client, m *proto.Message) {
+	for _, l := range s.OnMessage.snapshot() {
+		if !s.callMsg(l.fn, c, m) {
+			c.closeWith(ErrListenerPanic, "internal server error", false)
+		}
+	}
+}
+
+func (s *Server) fireDisconnect(c *Client, reason error) {
+	for _, l := range s.OnDisconnect.snapshot() {
+		s.callDisc(l.fn, c, reason)
+	}
+}
+
+func (s *Server) fireUpdate() {
+	for _, l := range s.OnUpdate.snapshot() {
+		s.callUpdate(l.fn)
+	}
+}
+
+func (s *Server) callConn(fn func(*Client), c *Client) (ok bool) {
+	defer s.recoverListener("OnConnection", c, &ok)
+	fn(c)
+	return true
+}
+
+func (s *Server) callMsg(fn func(*Client, *proto.Message), c *Client, m *proto.Message) (ok bool) {
+	defer s.recoverListener("OnMessage", c, &ok)
+	fn(c, m)
+	return true
+}
+
+func (s *Server) callDisc(fn func(*Client, error), c *Client, reason error) (ok bool) {
+	defer s.recoverListener("OnDisconnect", c, &ok)
+	fn(c, reason)
+	return true
+}
+
+func (s *Server) callUpdate(fn func()) (ok bool) {
+	defer s.recoverListener("OnUpdate", nil, &ok)
+	fn()
+	return true
+}
+
+func (s *Server) recoverListener(event string, c *Client, ok *bool) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	*ok = false
+	attrs := []any{slog.String("event", event), slog.Any("panic", r), slog.String("stack", string(debug.Stack()))}
+	if c != nil {
+		attrs = append(attrs, slog.Uint64("client", c.id), slog.String("addr", c.addr.String()))
+	}
+	s.log.Error("simpleserver: listener panicked", attrs...)
+}

@@ -1,0 +1,52 @@
+// Package engine is SimpleServer's server: it runs the wire protocol of
+// package proto on gnet v2 event loops and offers the seed library's API —
+// a Server with OnConnection, OnMessage, OnDisconnect and OnUpdate events,
+// Client.Send, MessageClients, Broadcast and Clients.
+//
+// # Concurrency contract
+//
+// Default mode: every listener runs on ONE logic goroutine, never two at
+// once, so listener code needs no locks (as in the seed's single thread).
+// Event loops only read, decode and enqueue. Events are dispatched in the
+// order they happened, through one FIFO: for each client OnConnection, then
+// its OnMessage calls in arrival order, then OnDisconnect exactly once. A
+// message is dispatched as soon as it arrives, not at the next tick.
+// OnUpdate fires TickRate times per second on the same goroutine. Clients()
+// called from a listener agrees with the events that listener has seen.
+//
+// Manual update mode (Config.ManualUpdate): Start and StartAsync only
+// listen; Update dispatches every pending event and then fires OnUpdate on
+// the caller's goroutine. The same ordering guarantees hold.
+//
+// Inline mode (Config.Inline): listeners run directly on the event-loop
+// goroutines, concurrently across loops (connections on one loop are
+// serialised). There is no queue and no copy: the fastest mode. Listeners
+// must then synchronise any state shared between clients, and Client.Data
+// of clients on other loops; OnUpdate runs on its own goroutine,
+// concurrently with the others; Clients() is a snapshot that other loops
+// may change at any moment. A listener must not block: it stalls every
+// connection of its loop.
+//
+// # Sending
+//
+// Client.Send, Broadcast, MessageClients and the Prepared variants may be
+// called from any goroutine. They encode at once (Broadcast encodes once
+// for all targets) and queue the frame; everything sent to one client while
+// listeners run goes out in a single write when they return. Sends are
+// never blocking: a client whose queue passes Config.MaxOutboundBytes is
+// disconnected as a slow consumer instead.
+//
+// # Message lifetime
+//
+// The *proto.Message given to OnMessage is valid only until the listener
+// returns: its bytes come from a pooled buffer that is reused. Keep it with
+// m.Clone(). In steady state the server allocates nothing per message.
+//
+// # Errors and panics
+//
+// A client that breaks the protocol is sent CLOSE with the reason and
+// disconnected; other clients are untouched. A panicking listener is
+// recovered and logged with its stack; if it was handling a client's
+// OnConnection or OnMessage, that client is disconnected with
+// ErrListenerPanic.
+package engine

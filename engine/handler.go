@@ -1,0 +1,274 @@
+package engine
+
+import (
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/simpleserver-go/simpleserver/proto"
+)
+
+// handler adapts gnet's callbacks to the server. OnOpen, OnTraffic and
+// OnClose run on the connection's event loop; OnTick on gnet's ticker
+// goroutine; OnBoot on the goroutine running gnet.Run.
+type handler struct {
+	gnet.BuiltinEventEngine
+	s *Server
+}
+
+func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
+	s := h.s
+	addr, err := boundAddr(eng)
+	if err != nil {
+		s.bootCh <- err
+		return gnet.Shutdown
+	}
+	s.mu.Lock()
+	s.eng, s.addr = eng, addr
+	s.mu.Unlock()
+	s.bootCh <- nil
+	return gnet.None
+}
+
+// boundAddr asks the kernel which address the listener got, so port 0
+// works (gnet's Conn.LocalAddr reports the configured address).
+func boundAddr(eng gnet.Engine) (net.Addr, error) {
+	fd, err := eng.Dup()
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return nil, err
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}, nil
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}, nil
+	}
+	return nil, errors.New("listener has no TCP address")
+}
+
+func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	s := h.s
+	if s.draining.Load() {
+		return proto.AppendClose(nil, ErrServerShutdown.Error()), gnet.Close
+	}
+	if n := s.numConns.Add(1); s.cfg.MaxConnections > 0 && n > int64(s.cfg.MaxConnections) {
+		s.numConns.Add(-1)
+		s.log.Warn("simpleserver: connection refused", "addr", gc.RemoteAddr().String(), "reason", ErrServerFull.Error())
+		return proto.AppendClose(nil, ErrServerFull.Error()), gnet.Close
+	}
+	c := &Client{
+		id:   s.nextID.Add(1),
+		srv:  s,
+		gc:   gc,
+		fd:   gc.Fd(),
+		addr: gc.RemoteAddr(),
+		loop: s.loopFor(gc.EventLoop()),
+		slot: -1,
+	}
+	c.lastRecv.Store(time.Now().UnixNano())
+	gc.SetContext(c)
+	c.loop.add(c)
+	s.log.Debug("simpleserver: client connected", "client", c.id, "addr", c.addr.String())
+	if s.cfg.Inline {
+		c.loop.scope.begin()
+		s.reg.add(c)
+		s.fireConnection(c)
+		s.endLoopScope(c.loop)
+	} else {
+		s.queue.pushOne(event{kind: evOpen, c: c})
+	}
+	return nil, gnet.None
+}
+
+func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
+	s := h.s
+	c, _ := gc.Context().(*Client)
+	if c == nil {
+		return gnet.None // refused at admission
+	}
+	c.mu.Lock()
+	c.closed = true
+	c.setReasonLocked(peerReason(err))
+	reason := c.reason
+	c.pend, c.spare = nil, nil
+	c.mu.Unlock()
+	c.loop.remove(c)
+	s.numConns.Add(-1)
+	s.log.Debug("simpleserver: client disconnected", "client", c.id, "addr", c.addr.String(), "reason", reason.Error())
+	if s.cfg.Inline {
+		s.reg.remove(c)
+		s.fireDisconnect(c, reason)
+	} else {
+		s.queue.pushOne(event{kind: evClose, c: c, reason: reason})
+	}
+	return gnet.None
+}
+
+// peerReason turns what gnet reports into a disconnect reason.
+func peerReason(err error) error {
+	if err == nil || errors.Is(err, io.EOF) {
+		return ErrPeerGone
+	}
+	return &peerGoneError{err}
+}
+
+type peerGoneError struct{ err error }
+
+func (e *peerGoneError) Error() string { return ErrPeerGone.Error() + ": " + e.err.Error() }
+func (e *peerGoneError) Unwrap() []error {
+	return []error{ErrPeerGone, e.err}
+}
+
+func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
+	s := h.s
+	c := gc.Context().(*Client)
+	l := c.loop
+	now := time.Now().UnixNano()
+	c.lastRecv.Store(now)
+	c.pingSent.Store(0)
+	if s.cfg.Inline {
+		l.scope.begin()
+		defer s.endLoopScope(l)
+	}
+	action := h.readFrames(gc, c, l)
+	if !s.cfg.Inline && len(l.staged) > 0 {
+		s.queue.push(l.staged)
+		clear(l.staged)
+		l.staged = l.staged[:0]
+	}
+	if action == gnet.None {
+		// Slowloris guard: remember when an incomplete frame started.
+		if gc.InboundBuffered() == 0 {
+			c.frameStart.Store(0)
+		} else if c.frameStart.Load() == 0 {
+			c.frameStart.Store(now)
+		}
+	}
+	return action
+}
+
+// readFrames handles every complete frame buffered on gc.
+func (h *handler) readFrames(gc gnet.Conn, c *Client, l *loopState) gnet.Action {
+	s := h.s
+	maxFrame := s.cfg.Limits.MaxFrameSize
+	for {
+		buffered := gc.InboundBuffered()
+		if buffered < proto.LengthSize {
+			return gnet.None
+		}
+		head, _ := gc.Peek(proto.LengthSize)
+		size, err := proto.FrameSize(head, maxFrame)
+		if err != nil {
+			return h.protocolError(c, err)
+		}
+		if buffered < size {
+			return gnet.None
+		}
+		frame, err := gc.Peek(size)
+		if err != nil {
+			return gnet.None
+		}
+		action := h.handlePayload(c, l, frame[proto.LengthSize:])
+		_, _ = gc.Discard(size)
+		c.frameStart.Store(0)
+		if action != gnet.None {
+			return action
+		}
+	}
+}
+
+// handlePayload handles one frame. payload dies with the callback.
+func (h *handler) handlePayload(c *Client, l *loopState, payload []byte) gnet.Action {
+	s := h.s
+	if len(payload) > 0 && proto.Kind(payload[0]) == proto.KindMessage {
+		if s.cfg.Inline {
+			if err := l.msg.Decode(payload[1:], &s.cfg.Limits); err != nil {
+				return h.protocolError(c, err)
+			}
+			s.fireMessage(c, &l.msg)
+			l.msg.Reset()
+			return gnet.None
+		}
+		return h.stageMessage(c, l, payload)
+	}
+	kind, rest, err := proto.ParsePayload(payload, nil, &s.cfg.Limits)
+	if err != nil {
+		return h.protocolError(c, err)
+	}
+	switch kind {
+	case proto.KindPing:
+		c.queueControl(func(b []byte) []byte { return proto.AppendPong(b, rest) })
+	case proto.KindClose:
+		c.mu.Lock()
+		c.setReasonLocked(&PeerCloseError{Reason: string(rest)})
+		c.mu.Unlock()
+		return gnet.Close
+	}
+	return gnet.None
+}
+
+// stageMessage copies a MESSAGE payload into a pooled buffer, decodes it
+// there and stages it for the dispatcher.
+func (h *handler) stageMessage(c *Client, l *loopState, payload []byte) gnet.Action {
+	s := h.s
+	if c.pendMsgs.Add(1) > int64(s.cfg.MaxPendingMessages) && s.cfg.MaxPendingMessages > 0 ||
+		c.pendBytes.Add(int64(len(payload)-1)) > int64(s.cfg.MaxPendingBytes) && s.cfg.MaxPendingBytes > 0 {
+		// The count stays raised: this client is over the limit for good.
+		return h.fail(c, ErrInboundFlood, ErrInboundFlood.Error())
+	}
+	bb := s.inPool.Get()
+	bb.B = append(bb.B[:0], payload[1:]...)
+	m := msgPool.Get().(*proto.Message)
+	if err := m.Decode(bb.B, &s.cfg.Limits); err != nil {
+		c.pendMsgs.Add(-1)
+		c.pendBytes.Add(-int64(len(bb.B)))
+		msgPool.Put(m)
+		s.inPool.Put(bb)
+		return h.protocolError(c, err)
+	}
+	l.staged = append(l.staged, event{kind: evMessage, c: c, m: m, buf: bb})
+	return gnet.None
+}
+
+// protocolError answers a protocol violation: CLOSE with the reason, then
+// close this connection only.
+func (h *handler) protocolError(c *Client, err error) gnet.Action {
+	h.s.log.Warn("simpleserver: protocol error", "client", c.id, "addr", c.addr.String(), "err", err.Error())
+	return h.fail(c, err, err.Error())
+}
+
+// fail closes c from its own loop: queued frames and CLOSE reason are
+// written, then gnet closes the connection.
+func (h *handler) fail(c *Client, reason error, closeReason string) gnet.Action {
+	c.mu.Lock()
+	if !c.closing && !c.closed {
+		c.closing = true
+		c.setReasonLocked(reason)
+		c.pend = proto.AppendClose(c.pend, closeReason)
+	}
+	c.mu.Unlock()
+	c.flushOnLoop()
+	return gnet.Close
+}
+
+// endLoopScope ends an inline loop's flush scope, flushing on the loop.
+func (s *Server) endLoopScope(l *loopState) {
+	list := l.scope.end()
+	for _, c := range list {
+		c.flushOnLoop()
+	}
+	l.scope.recycle(list)
+}
+
+func (h *handler) OnTick() (time.Duration, gnet.Action) {
+	return h.s.sweep(), gnet.None
+}

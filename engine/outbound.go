@@ -1,0 +1,185 @@
+package engine
+
+import (
+	"context"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/simpleserver-go/simpleserver/proto"
+)
+
+// How bytes leave the server.
+//
+// Every client has one byte queue, pend, that holds encoded frames in send
+// order. Whoever flushes it takes all of it, so frames are never reordered
+// and frames queued while a flush was pending leave in one write. A flush
+// runs either on any goroutine (flushDirect: one write(2) on the socket,
+// like net.Conn does) or on the client's event loop (flushOnLoop: through
+// gnet, which keeps and later sends what the kernel did not take).
+//
+// Direct writes are safe because (1) the fd cannot be closed while c.mu is
+// held: gnet closes it only after OnClose, which marks c.closed under c.mu;
+// and (2) they happen only while gnet holds no bytes of ours (!c.backlog),
+// so they cannot overtake older data. Once gnet holds bytes, every flush
+// goes through the loop until a loop flush sees gnet's buffer empty.
+//
+// Listeners run inside a flush scope (see dispatch.go): their sends only
+// queue, and the scope flushes every client it touched once, at its end.
+
+// queueLocked finishes a send: it checks the cap, then makes sure a flush
+// will happen. c.mu must be held; it is released.
+func (c *Client) queueLocked() error {
+	if limit := c.srv.cfg.MaxOutboundBytes; limit > 0 && len(c.pend)+c.gnetOut > limit {
+		c.mu.Unlock()
+		c.closeWith(ErrSlowConsumer, ErrSlowConsumer.Error(), true)
+		return ErrSlowConsumer
+	}
+	if c.queued {
+		c.mu.Unlock()
+		return nil
+	}
+	c.queued = true
+	c.mu.Unlock()
+	c.srv.scheduleFlush(c)
+	return nil
+}
+
+// queueControl appends a control frame built by enc and schedules a flush;
+// it is how the server sends PONG and PING. It skips closing clients.
+func (c *Client) queueControl(enc func([]byte) []byte) {
+	c.mu.Lock()
+	if c.closing || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.pend = enc(c.pend)
+	_ = c.queueLocked()
+}
+
+// flushDirect writes pend to the socket from the calling goroutine, or hands
+// it to the loop when gnet holds older bytes or the kernel is full.
+func (c *Client) flushDirect() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.queued = false
+	if c.closed || len(c.pend) == 0 {
+		return
+	}
+	if !c.backlog {
+		n, err := writeFd(c.fd, c.pend)
+		if err != nil {
+			c.pend = c.pend[:0]
+			c.setReasonLocked(ErrPeerGone)
+			_ = c.gc.Close() // async: the loop reports it through OnClose
+			return
+		}
+		if n == len(c.pend) {
+			c.pend = c.pend[:0]
+			return
+		}
+		c.pend = c.pend[:copy(c.pend, c.pend[n:])]
+		c.backlog = true
+	}
+	c.queued = true
+	c.execLocked((*flushTask)(c))
+}
+
+// writeFd does one non-blocking write, retrying on EINTR; EAGAIN is 0 bytes.
+func writeFd(fd int, b []byte) (int, error) {
+	for {
+		n, err := unix.Write(fd, b)
+		switch err {
+		case nil:
+			return n, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, nil
+		}
+		return 0, err
+	}
+}
+
+// flushOnLoop hands pend to gnet. It must run on c's event loop. gnet's
+// Write may close the connection (and call OnClose) on a write error, so it
+// runs without c.mu; backlog stays set meanwhile so that no direct write
+// can slip in between.
+func (c *Client) flushOnLoop() {
+	c.mu.Lock()
+	c.queued = false
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	data := c.pend
+	if len(data) > 0 {
+		c.pend, c.spare = c.spare[:0], nil
+		c.backlog = true
+		c.mu.Unlock()
+		_, _ = c.gc.Write(data) // copies what the kernel does not take
+		c.mu.Lock()
+		c.spare = data[:0]
+		if c.closed {
+			c.mu.Unlock()
+			return
+		}
+	}
+	c.gnetOut = c.gc.OutboundBuffered()
+	c.backlog = c.gnetOut > 0
+	over := c.srv.cfg.MaxOutboundBytes > 0 && c.gnetOut+len(c.pend) > c.srv.cfg.MaxOutboundBytes
+	c.mu.Unlock()
+	if over {
+		c.closeWith(ErrSlowConsumer, ErrSlowConsumer.Error(), true)
+	}
+}
+
+// execLocked runs task on c's loop. If the engine no longer runs tasks the
+// connection is closed instead (gnet's shutdown closes it anyway).
+func (c *Client) execLocked(task interface{ Run(context.Context) error }) {
+	if err := c.gc.EventLoop().Execute(context.Background(), task); err != nil {
+		c.queued = false
+		_ = c.gc.Close()
+	}
+}
+
+// flushTask runs flushOnLoop on the client's loop.
+type flushTask Client
+
+func (t *flushTask) Run(context.Context) error { (*Client)(t).flushOnLoop(); return nil }
+
+// closeTask flushes what is queued (the CLOSE frame last), then closes.
+type closeTask Client
+
+func (t *closeTask) Run(context.Context) error {
+	c := (*Client)(t)
+	c.flushOnLoop()
+	_ = c.gc.Close()
+	return nil
+}
+
+// closeWith starts disconnecting c for reason, sending CLOSE closeReason
+// after what is queued (or instead of it, when drop). It reports whether
+// this call started the close.
+func (c *Client) closeWith(reason error, closeReason string, drop bool) bool {
+	c.mu.Lock()
+	if c.closing || c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	c.closing = true
+	c.setReasonLocked(reason)
+	if drop {
+		c.pend = c.pend[:0]
+	}
+	c.pend = proto.AppendClose(c.pend, closeReason)
+	c.queued = true
+	c.execLocked((*closeTask)(c))
+	c.mu.Unlock()
+	return true
+}
+
+func (c *Client) setReasonLocked(err error) {
+	if c.reason == nil {
+		c.reason = err
+	}
+}

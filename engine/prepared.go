@@ -1,0 +1,22 @@
+package engine
+
+import "github.com/simpleserver-go/simpleserver/proto"
+
+// PreparedMessage is a message encoded once, ready to be sent to many
+// clients without encoding it again (like gorilla/websocket's). It is
+// immutable and safe for concurrent use.
+type PreparedMessage struct {
+	frame []byte
+}
+
+// NewPreparedMessage encodes m. Later changes to m do not affect it.
+func NewPreparedMessage(m *proto.Message) (*PreparedMessage, error) {
+	frame, err := proto.AppendFrame(make([]byte, 0, proto.LengthSize+m.PayloadSize()), m)
+	if err != nil {
+		return nil, err
+	}
+	return &PreparedMessage{frame: frame}, nil
+}
+
+// Size returns the encoded frame's size in bytes.
+func (pm *PreparedMessage) Size() int { return len(pm.frame) }

@@ -1,0 +1,361 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/valyala/bytebufferpool"
+
+	"github.com/simpleserver-go/simpleserver/proto"
+)
+
+// Server is a SimpleServer message server. Create it with NewServer or New,
+// add listeners to its events, then Start or StartAsync it. A Server runs
+// once: after Stop it cannot be started again.
+type Server struct {
+	// OnConnection fires when a client connects.
+	OnConnection Event[func(c *Client)]
+	// OnMessage fires for every MESSAGE a client sends. m is valid only
+	// until the listener returns; m.Clone() keeps it.
+	OnMessage Event[func(c *Client, m *proto.Message)]
+	// OnDisconnect fires exactly once per connected client when it is gone.
+	// reason says why: test it with errors.Is against the Err* reasons.
+	OnDisconnect Event[func(c *Client, reason error)]
+	// OnUpdate fires once per tick (TickRate times per second), or once per
+	// Update call in manual mode.
+	OnUpdate Event[func()]
+
+	cfg    Config
+	cfgErr error
+	log    *slog.Logger
+
+	mu             sync.Mutex // guards state
+	state          int
+	eng            gnet.Engine
+	addr           net.Addr
+	bootCh         chan error
+	runErr         error         // what gnet.Run returned
+	ranOut         chan struct{} // closed when gnet.Run has returned
+	done           chan struct{} // closed when the server has fully stopped
+	stopDispatch   chan struct{}
+	dispatcherDone chan struct{}
+
+	// Dispatch (default and manual modes).
+	queue      *eventQueue
+	spare      []event
+	dispatchMu sync.Mutex // one dispatcher at a time
+	logic      flushScope
+	inPool     bytebufferpool.Pool // inbound payload copies
+	outPool    bytebufferpool.Pool // broadcast frames
+
+	reg      registry
+	nextID   atomic.Uint64
+	numConns atomic.Int64 // admitted and not yet closed
+	draining atomic.Bool
+
+	loopsMu sync.Mutex
+	loops   map[gnet.EventLoop]*loopState
+}
+
+const (
+	stateNew = iota
+	stateRunning
+	stateStopping
+	stateStopped
+)
+
+// NewServer returns a server for host:port with the defaults of Config and
+// the given options (the seed's Server(host, port, ...)). Invalid settings
+// are reported by Start and StartAsync.
+func NewServer(host string, port int, opts ...Option) *Server {
+	cfg := Config{Host: host, Port: port}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		s = newServer(cfg)
+		s.cfgErr = err
+	}
+	return s
+}
+
+// New returns a server for cfg, or the error Config.Validate reports.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return newServer(cfg), nil
+}
+
+func newServer(cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:   cfg,
+		queue: newEventQueue(),
+		loops: make(map[gnet.EventLoop]*loopState),
+		done:  make(chan struct{}),
+	}
+	s.log = cfg.Logger
+	if s.log == nil {
+		level := slog.LevelWarn
+		if cfg.Verbose {
+			level = slog.LevelDebug
+		}
+		s.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	}
+	return s
+}
+
+// Config returns the server's configuration with defaults filled in.
+func (s *Server) Config() Config { return s.cfg }
+
+// StartAsync starts the server and returns once it is listening, or with
+// the error that prevented it (the address in use, an invalid config...).
+// Events are then dispatched on a goroutine of the server's own, unless the
+// server is in manual update or inline mode.
+func (s *Server) StartAsync() error {
+	s.mu.Lock()
+	if s.state != stateNew {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	if s.cfgErr != nil {
+		s.mu.Unlock()
+		return s.cfgErr
+	}
+	s.state = stateRunning
+	s.bootCh = make(chan error, 1)
+	s.ranOut = make(chan struct{})
+	s.mu.Unlock()
+
+	addr := "tcp://" + net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+	go func() {
+		err := gnet.Run(&handler{s: s}, addr,
+			gnet.WithNumEventLoop(s.cfg.EventLoops),
+			gnet.WithReadBufferCap(s.cfg.ReadBufferCap),
+			gnet.WithReuseAddr(true),
+			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithTicker(true),
+			gnet.WithLogger(gnetLogger{s.log}),
+		)
+		s.runErr = err
+		select {
+		case s.bootCh <- err: // Run failed before OnBoot
+		default:
+		}
+		close(s.ranOut)
+	}()
+	if err := <-s.bootCh; err != nil {
+		<-s.ranOut
+		s.mu.Lock()
+		s.state = stateStopped
+		s.mu.Unlock()
+		close(s.done)
+		if err == nil {
+			err = errors.New("engine stopped during start")
+		}
+		return fmt.Errorf("simpleserver: listen on %s: %w", addr, err)
+	}
+	s.log.Debug("simpleserver: listening", "addr", s.addr.String(), "loops", s.cfg.EventLoops,
+		"manual", s.cfg.ManualUpdate, "inline", s.cfg.Inline)
+
+	s.stopDispatch = make(chan struct{})
+	s.dispatcherDone = make(chan struct{})
+	switch {
+	case s.cfg.ManualUpdate:
+		close(s.dispatcherDone)
+	case s.cfg.Inline:
+		go s.runTicker()
+	default:
+		go s.runDispatcher()
+	}
+	go s.watchEngine()
+	return nil
+}
+
+// Start starts the server and blocks until it has stopped (the seed's
+// start()). It returns nil after a Stop, or the error that ended it.
+func (s *Server) Start() error {
+	if err := s.StartAsync(); err != nil {
+		return err
+	}
+	<-s.done
+	return nil
+}
+
+// Addr returns the address the server listens on (with the real port when
+// Port was 0), or nil before it has started.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// Update dispatches every pending event and then fires OnUpdate, on the
+// calling goroutine (the seed's update()). It needs manual update mode.
+func (s *Server) Update() error {
+	if !s.cfg.ManualUpdate {
+		return ErrNotManual
+	}
+	s.mu.Lock()
+	state := s.state
+	s.mu.Unlock()
+	switch state {
+	case stateNew:
+		return ErrNotStarted
+	case stateStopped:
+		return ErrServerClosed
+	}
+	s.dispatchMu.Lock()
+	defer s.dispatchMu.Unlock()
+	s.dispatchPending(true)
+	return nil
+}
+
+// runDispatcher is the logic goroutine of the default mode.
+func (s *Server) runDispatcher() {
+	defer close(s.dispatcherDone)
+	tick := time.NewTicker(time.Second / time.Duration(s.cfg.TickRate))
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.queue.wake:
+			s.dispatchMu.Lock()
+			s.dispatchPending(false)
+			s.dispatchMu.Unlock()
+		case <-tick.C:
+			s.dispatchMu.Lock()
+			s.dispatchPending(true)
+			s.dispatchMu.Unlock()
+		case <-s.stopDispatch:
+			return
+		}
+	}
+}
+
+// runTicker fires OnUpdate in inline mode, on its own goroutine.
+func (s *Server) runTicker() {
+	defer close(s.dispatcherDone)
+	tick := time.NewTicker(time.Second / time.Duration(s.cfg.TickRate))
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			s.fireUpdate()
+		case <-s.stopDispatch:
+			return
+		}
+	}
+}
+
+// Clients returns a snapshot of the connected clients (the seed's
+// get_clients()). Called from a listener in the default or manual mode, it
+// agrees with the OnConnection/OnDisconnect events dispatched so far.
+func (s *Server) Clients() []*Client { return s.reg.snapshot() }
+
+// NumClients returns len(Clients()) without copying.
+func (s *Server) NumClients() int { return s.reg.len() }
+
+// Broadcast sends m to every connected client except the exclusions. m is
+// encoded once, and it may be reused when Broadcast returns.
+func (s *Server) Broadcast(m *proto.Message, exclusions ...*Client) error {
+	return s.fanoutMessage(m, nil, exclusions, true)
+}
+
+// MessageClients sends m to each of targets (the seed's message_clients).
+// m is encoded once. Targets that have left are skipped.
+func (s *Server) MessageClients(targets []*Client, m *proto.Message) error {
+	return s.fanoutMessage(m, targets, nil, false)
+}
+
+// BroadcastPrepared is Broadcast for a PreparedMessage.
+func (s *Server) BroadcastPrepared(pm *PreparedMessage, exclusions ...*Client) error {
+	if s.draining.Load() {
+		return ErrServerClosed
+	}
+	s.fanout(pm.frame, nil, exclusions, true)
+	return nil
+}
+
+func (s *Server) fanoutMessage(m *proto.Message, targets, exclusions []*Client, all bool) error {
+	if s.draining.Load() {
+		return ErrServerClosed
+	}
+	bb := s.outPool.Get()
+	var err error
+	if bb.B, err = proto.AppendFrame(bb.B[:0], m); err != nil {
+		s.outPool.Put(bb)
+		return err
+	}
+	s.fanout(bb.B, targets, exclusions, all)
+	s.outPool.Put(bb)
+	return nil
+}
+
+// fanout appends frame to each target's queue, then flushes them together:
+// in the current flush scope when one is active, else right here.
+func (s *Server) fanout(frame []byte, targets, exclusions []*Client, all bool) {
+	lp := batchPool.Get().(*[]*Client)
+	local := (*lp)[:0]
+	add := func(c *Client) {
+		for _, x := range exclusions {
+			if x == c {
+				return
+			}
+		}
+		if c.appendShared(frame) {
+			local = append(local, c)
+		}
+	}
+	if all {
+		s.reg.mu.RLock()
+		for _, c := range s.reg.clients {
+			add(c)
+		}
+		s.reg.mu.RUnlock()
+	} else {
+		for _, c := range targets {
+			add(c)
+		}
+	}
+	if len(local) > 0 && (s.cfg.Inline || !s.logic.addAll(local)) {
+		s.flushList(local)
+	}
+	clear(local)
+	*lp = local[:0]
+	batchPool.Put(lp)
+}
+
+var batchPool = sync.Pool{New: func() any { s := make([]*Client, 0, 64); return &s }}
+
+// appendShared queues a fan-out frame and reports whether c newly needs a
+// flush (the caller batches those).
+func (c *Client) appendShared(frame []byte) bool {
+	c.mu.Lock()
+	if c.closing || c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	c.pend = append(c.pend, frame...)
+	if limit := c.srv.cfg.MaxOutboundBytes; limit > 0 && len(c.pend)+c.gnetOut > limit {
+		c.mu.Unlock()
+		c.closeWith(ErrSlowConsumer, ErrSlowConsumer.Error(), true)
+		return false
+	}
+	if c.queued {
+		c.mu.Unlock()
+		return false
+	}
+	c.queued = true
+	c.mu.Unlock()
+	return true
+}
