@@ -57,6 +57,10 @@
 // then go unanswered too, and a server with a heartbeat may give up on a
 // client whose application stops reading.
 //
+// A keep-alive (WithKeepAlive, on by default) finds a server that vanished
+// without closing: after 30 s without a byte from the server the client
+// PINGs it, and gives up 15 s later if still nothing came.
+//
 // Messages returned by Read and Receive belong to the caller. Send and
 // SendRaw may be called from any number of goroutines; each frame is written
 // whole, in one write.
@@ -64,7 +68,8 @@
 // The connection ends when the server sends CLOSE (Receive and Err then
 // report a *CloseError with the server's reason, after every message that
 // came before it), when the server breaks the protocol (the client sends
-// CLOSE with the reason), when the network fails, or when Close is called.
+// CLOSE with the reason), when the keep-alive times out, when the network
+// fails, or when Close is called.
 // Err says which, once every earlier message has been read.
 //
 // Each Client makes one connection in its life; create a new Client to

@@ -30,7 +30,7 @@ var (
 
 	// ErrKeepAliveTimeout reports a server that sent nothing at all for the
 	// keep-alive timeout after the client pinged it (see WithKeepAlive).
-	ErrKeepAliveTimeout = errors.New("client: keep-alive timeout: server sent nothing")
+	ErrKeepAliveTimeout = errors.New("client: keep-alive timeout")
 
 	// ErrNilMessage is returned by Send when given a nil message.
 	ErrNilMessage = errors.New("client: nil message")

@@ -18,6 +18,12 @@ const (
 	DefaultWriteTimeout = 10 * time.Second
 	// DefaultCloseTimeout bounds the graceful part of Close (see WithCloseTimeout).
 	DefaultCloseTimeout = 2 * time.Second
+	// DefaultKeepAliveInterval is how long the server may stay silent before
+	// the client PINGs it (see WithKeepAlive).
+	DefaultKeepAliveInterval = 30 * time.Second
+	// DefaultKeepAliveTimeout is how long the client waits for any byte
+	// after such a PING before it gives the connection up (see WithKeepAlive).
+	DefaultKeepAliveTimeout = 15 * time.Second
 	// DefaultQueueSize is how many received messages wait for Read or
 	// Receive before the client stops reading (see WithQueueSize).
 	DefaultQueueSize = 4096
@@ -38,6 +44,8 @@ type config struct {
 	dialTimeout  time.Duration
 	writeTimeout time.Duration
 	closeTimeout time.Duration
+	kaInterval   time.Duration // 0: keep-alive off
+	kaTimeout    time.Duration
 	queueSize    int
 	limits       proto.Limits
 	dial         DialFunc
@@ -49,6 +57,8 @@ func defaultConfig() config {
 		dialTimeout:  DefaultDialTimeout,
 		writeTimeout: DefaultWriteTimeout,
 		closeTimeout: DefaultCloseTimeout,
+		kaInterval:   DefaultKeepAliveInterval,
+		kaTimeout:    DefaultKeepAliveTimeout,
 		queueSize:    DefaultQueueSize,
 		limits:       proto.DefaultLimits(),
 		dial:         (&net.Dialer{}).DialContext,
@@ -98,6 +108,32 @@ func WithCloseTimeout(d time.Duration) Option {
 			return
 		}
 		c.closeTimeout = d
+	}
+}
+
+// WithKeepAlive sets the client's heartbeat, which finds a server that has
+// gone away without closing the connection (a half-open connection). When
+// nothing at all has been received for interval, the client sends a PING;
+// when nothing at all arrives within timeout after that, the client sends
+// CLOSE "keep-alive timeout", closes the connection, and Err reports an error
+// wrapping ErrKeepAliveTimeout. Any received byte counts, not only the PONG.
+//
+// Keep-alive is on by default, with DefaultKeepAliveInterval and
+// DefaultKeepAliveTimeout: a dead server is noticed within 45 s of
+// silence. WithKeepAlive(0, 0) turns it off. It runs inside the reader
+// goroutine, driven by the read deadline: no extra goroutine or timer.
+// While the receive queue is full the client reads nothing and the
+// heartbeat pauses with it.
+func WithKeepAlive(interval, timeout time.Duration) Option {
+	return func(c *config) {
+		switch {
+		case interval == 0:
+			c.kaInterval, c.kaTimeout = 0, 0
+		case interval < 0 || timeout <= 0:
+			c.invalid("WithKeepAlive(%v, %v): want a positive interval and timeout, or 0 to turn it off", interval, timeout)
+		default:
+			c.kaInterval, c.kaTimeout = interval, timeout
+		}
 	}
 }
 

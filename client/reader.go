@@ -24,8 +24,14 @@ type reader struct {
 	buf  []byte
 	r, w int
 
-	lastDeadline time.Time
+	deadline     time.Time     // the read deadline wanted for the next Read
+	lastDeadline time.Time     // the read deadline last set
 	scratch      proto.Message // ParsePayload's target for control frames (never filled)
+
+	// Keep-alive (WithKeepAlive): the read deadline doubles as its timer.
+	lastRecv     time.Time // when bytes last arrived (or the connection began)
+	pingOut      bool      // a keep-alive PING waits for an answer
+	pingDeadline time.Time // when that PING's answer is overdue
 }
 
 // readLoop runs for the life of the connection: it delivers frames until
@@ -34,6 +40,10 @@ func (c *Client) readLoop(conn net.Conn) {
 	defer close(c.done)
 	defer conn.Close()
 	rd := &reader{c: c, conn: conn, buf: make([]byte, initialReadBuffer)}
+	if c.cfg.kaInterval > 0 {
+		rd.lastRecv = time.Now()
+		rd.deadline = rd.lastRecv.Add(c.cfg.kaInterval)
+	}
 	cause, drain := rd.deliver()
 	c.finish(cause)
 	if drain {
@@ -48,6 +58,7 @@ func (rd *reader) deliver() (cause error, drain bool) {
 	c := rd.c
 	maxFrame := c.cfg.limits.MaxFrameSize
 	var readErr error
+	timedOut := false
 	for {
 		for {
 			payload, n, err := proto.Split(rd.buf[rd.r:rd.w], maxFrame)
@@ -68,16 +79,97 @@ func (rd *reader) deliver() (cause error, drain bool) {
 			}
 			return fmt.Errorf("%w: %w", ErrConnectionLost, readErr), false
 		}
+		if timedOut {
+			timedOut = false
+			if rd.stopping() {
+				return ErrClosed, true
+			}
+			if err := rd.keepAlive(); err != nil {
+				return err, false
+			}
+		}
 		if !rd.setDeadline() {
 			return ErrClosed, true // Close asked us to stop
 		}
 		rd.makeRoom()
 		n, err := rd.conn.Read(rd.buf[rd.w:])
-		rd.w += n
-		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		if n > 0 {
+			rd.w += n
+			if c.cfg.kaInterval > 0 {
+				rd.lastRecv = time.Now()
+				if rd.pingOut { // answered: idle again from now
+					rd.pingOut = false
+					rd.deadline = rd.lastRecv.Add(c.cfg.kaInterval)
+				}
+				// Otherwise the deadline is left alone: set it on every
+				// read and it would cost a timer update per read. When it
+				// passes early, keepAlive moves it.
+			}
+		}
+		switch {
+		case err == nil:
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			timedOut = true
+		default:
 			readErr = err // handle what arrived first
 		}
 	}
+}
+
+// keepAlive runs when a read deadline passes: it sends a PING after
+// kaInterval of silence, and gives up kaTimeout later if nothing came. It
+// returns the cause when the connection is to be given up.
+func (rd *reader) keepAlive() error {
+	c := rd.c
+	if c.cfg.kaInterval <= 0 {
+		return nil
+	}
+	now := time.Now()
+	if rd.pingOut {
+		if now.Before(rd.pingDeadline) {
+			rd.deadline = rd.pingDeadline // woken early
+			return nil
+		}
+		rd.sayGoodbye("keep-alive timeout")
+		return fmt.Errorf("%w: nothing received for %v after a PING", ErrKeepAliveTimeout, c.cfg.kaTimeout)
+	}
+	if idle := now.Sub(rd.lastRecv); idle < c.cfg.kaInterval {
+		rd.deadline = rd.lastRecv.Add(c.cfg.kaInterval) // bytes came since the deadline was set
+		return nil
+	}
+	if c.acquireWriter(c.stop, nil) {
+		c.wbuf = proto.AppendPing(c.wbuf[:0], keepAlivePing)
+		c.flushLocked(rd.conn, c.cfg.writeTimeout) // a failure ends the connection
+		c.unlockWriter()
+	}
+	rd.pingOut = true
+	rd.pingDeadline = now.Add(c.cfg.kaTimeout)
+	rd.deadline = rd.pingDeadline
+	return nil
+}
+
+// keepAlivePing is the payload of keep-alive PINGs. Their PONGs need no
+// matching: any byte received proves the server alive.
+var keepAlivePing = []byte("keep-alive")
+
+// sayGoodbye writes CLOSE with reason if the write lock comes within the
+// close timeout. Nothing may be written after it.
+func (rd *reader) sayGoodbye(reason string) (sent bool) {
+	c := rd.c
+	t := time.NewTimer(c.cfg.closeTimeout)
+	defer t.Stop()
+	if c.acquireWriter(c.stop, t.C) {
+		sent = c.writeCloseLocked(rd.conn, reason)
+		c.unlockWriter()
+	}
+	return sent
+}
+
+// stopping reports whether Close has asked the reader to stop delivering.
+func (rd *reader) stopping() bool {
+	rd.c.dlMu.Lock()
+	defer rd.c.dlMu.Unlock()
+	return rd.c.draining
 }
 
 // handle acts on one frame's payload. stop says delivery is over, for the
@@ -129,14 +221,9 @@ func (rd *reader) handle(payload []byte) (cause error, drain, stop bool) {
 // reason, then a drain. It returns the cause to record.
 func (rd *reader) protocolError(perr error) error {
 	c := rd.c
-	t := time.NewTimer(c.cfg.closeTimeout)
-	defer t.Stop()
 	until := time.Now()
-	if c.acquireWriter(c.stop, t.C) {
-		if c.writeCloseLocked(rd.conn, perr.Error()) {
-			until = until.Add(c.cfg.closeTimeout)
-		}
-		c.unlockWriter()
+	if rd.sayGoodbye(perr.Error()) {
+		until = time.Now().Add(c.cfg.closeTimeout)
 	}
 	c.startDrain(rd.conn, until)
 	return fmt.Errorf("client: from server: %w", perr)
@@ -151,10 +238,9 @@ func (rd *reader) setDeadline() bool {
 	if c.draining {
 		return false
 	}
-	var dl time.Time // no deadline
-	if !dl.Equal(rd.lastDeadline) {
-		rd.conn.SetReadDeadline(dl)
-		rd.lastDeadline = dl
+	if !rd.deadline.Equal(rd.lastDeadline) {
+		rd.conn.SetReadDeadline(rd.deadline)
+		rd.lastDeadline = rd.deadline
 	}
 	return true
 }
