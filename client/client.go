@@ -49,6 +49,10 @@ type Client struct {
 	wbuf    []byte
 	wclosed bool // a CLOSE was written or a write failed: write nothing more
 
+	pingMu  sync.Mutex // guards pings and pingSeq
+	pings   map[uint64]chan<- time.Time
+	pingSeq uint64
+
 	dlMu       sync.Mutex // serialises read-deadline changes between the reader and Close
 	draining   bool       // the reader discards input until EOF or drainUntil
 	drainUntil time.Time

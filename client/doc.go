@@ -61,6 +61,8 @@
 // without closing: after 30 s without a byte from the server the client
 // PINGs it, and gives up 15 s later if still nothing came.
 //
+// Ping measures a round trip to the server.
+//
 // Messages returned by Read and Receive belong to the caller. Send and
 // SendRaw may be called from any number of goroutines; each frame is written
 // whole, in one write.

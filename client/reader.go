@@ -209,7 +209,7 @@ func (rd *reader) handle(payload []byte) (cause error, drain, stop bool) {
 			c.unlockWriter()
 		}
 	case proto.KindPong:
-		// Nothing asked for one yet.
+		c.pongReceived(rest, time.Now())
 	case proto.KindClose:
 		// The server closes its side next; nothing after CLOSE counts.
 		return &CloseError{Reason: string(rest)}, false, true
