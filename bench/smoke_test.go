@@ -18,13 +18,15 @@ import (
 	"github.com/simpleserver-go/simpleserver/proto"
 )
 
-// servers lists every comparison server under test; smoke_simple_test.go
-// adds SimpleServer.
-var servers = []struct {
+type serverCase struct {
 	name string
 	cfg  srv.Config
 	run  srv.StartFunc
-}{
+}
+
+// servers lists every comparison server under test; smoke_simple_test.go
+// adds SimpleServer.
+var servers = []serverCase{
 	{"raw", srv.Config{Loops: 2}, rawgnet.Start},
 	{"raw-perframe", srv.Config{Loops: 1, PerFrame: true}, rawgnet.Start},
 	{"std", srv.Config{}, stdnet.Start},
