@@ -1,0 +1,82 @@
+// Package simpleserver is a message server and client library for
+// high-connection-count game and voice-chat backends: thousands of
+// long-lived connections, small frequent messages, a server that ticks at
+// 60–120 Hz and broadcasts to everyone in a room. It is the Go port of the
+// Python SimpleServer library, with the same small API, on gnet event loops.
+//
+// This package re-exports the common names so one import suffices:
+//
+//	server := simpleserver.NewServer("localhost", 8080, simpleserver.WithTickRate(60))
+//	server.OnMessage.AddListener(func(c *simpleserver.Client, m *simpleserver.NetworkMessage) {
+//		c.Send(m) // echo
+//	})
+//	server.Start()
+//
+// The packages behind it: engine (the server), client (SimpleClient) and
+// proto (the wire protocol and NetworkMessage). See engine's documentation
+// for the concurrency contract and message lifetime.
+package simpleserver
+
+import (
+	"github.com/simpleserver-go/simpleserver/client"
+	"github.com/simpleserver-go/simpleserver/engine"
+	"github.com/simpleserver-go/simpleserver/proto"
+)
+
+// Server is a SimpleServer message server; see engine.Server.
+type Server = engine.Server
+
+// Client is one client connected to a Server (the seed's ConnectionClient).
+type Client = engine.Client
+
+// Config holds every server setting; see engine.Config.
+type Config = engine.Config
+
+// Option changes a Config; see engine.Option.
+type Option = engine.Option
+
+// NetworkMessage is a message: ordered named headers and a body.
+type NetworkMessage = proto.Message
+
+// PreparedMessage is a message encoded once to send to many clients.
+type PreparedMessage = engine.PreparedMessage
+
+// SimpleClient is the client side: connect, send, read.
+type SimpleClient = client.Client
+
+// NewServer returns a server for host:port; see engine.NewServer.
+func NewServer(host string, port int, opts ...Option) *Server {
+	return engine.NewServer(host, port, opts...)
+}
+
+// NewMessage returns an empty NetworkMessage.
+func NewMessage() *NetworkMessage { return proto.NewMessage() }
+
+// NewClient returns an unconnected SimpleClient; see client.New.
+func NewClient(opts ...client.Option) *SimpleClient { return client.New(opts...) }
+
+// NewPreparedMessage encodes m once for sending to many clients.
+func NewPreparedMessage(m *NetworkMessage) (*PreparedMessage, error) {
+	return engine.NewPreparedMessage(m)
+}
+
+// DefaultConfig returns the server configuration with every default.
+func DefaultConfig() Config { return engine.DefaultConfig() }
+
+// Server options, as in the seed's keyword arguments.
+var (
+	// WithVerbose turns debug logging on (the seed's verbose_logging).
+	WithVerbose = engine.WithVerbose
+	// WithTickRate sets OnUpdate calls per second (the seed's tick_rate).
+	WithTickRate = engine.WithTickRate
+	// WithManualUpdate selects manual update mode (the seed's manual_update).
+	WithManualUpdate = engine.WithManualUpdate
+	// WithLogger sends the server's logs to a *slog.Logger.
+	WithLogger = engine.WithLogger
+	// WithInline runs listeners on the event loops (fastest; see engine docs).
+	WithInline = engine.WithInline
+	// WithEventLoops sets the number of event loops.
+	WithEventLoops = engine.WithEventLoops
+	// WithLimits sets the protocol limits for clients' frames.
+	WithLimits = engine.WithLimits
+)
