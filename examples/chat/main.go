@@ -1,0 +1,75 @@
+// Command chat is a chat room: every message a client sends goes to every
+// OTHER connected client, with a "from" header naming the sender. Connect
+// with examples/chat-client.
+//
+//	go run ./examples/chat -addr 127.0.0.1:8080
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"time"
+
+	"github.com/simpleserver-go/simpleserver"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	verbose := flag.Bool("v", false, "verbose logging")
+	flag.Parse()
+	host, port := splitAddr(*addr)
+
+	server := simpleserver.NewServer(host, port, simpleserver.WithVerbose(*verbose))
+
+	// All listeners run on one goroutine, so the room needs no lock.
+	out := simpleserver.NewMessage()
+	say := func(from string, body []byte, exclude *simpleserver.Client) {
+		out.Reset()
+		out.AddHeader("from", from).SetBody(body)
+		if err := server.Broadcast(out, exclude); err != nil {
+			log.Printf("broadcast: %v", err)
+		}
+	}
+	server.OnConnection.AddListener(func(c *simpleserver.Client) {
+		log.Printf("%v joined (%d online)", c, server.NumClients())
+		say("server", []byte(c.RemoteAddr().String()+" joined"), c)
+	})
+	server.OnMessage.AddListener(func(c *simpleserver.Client, m *simpleserver.NetworkMessage) {
+		say(c.RemoteAddr().String(), m.Body(), c)
+	})
+	server.OnDisconnect.AddListener(func(c *simpleserver.Client, reason error) {
+		log.Printf("%v left: %v", c, reason)
+		say("server", []byte(c.RemoteAddr().String()+" left"), nil)
+	})
+
+	if err := server.StartAsync(); err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("chat server listening on %v; join with: go run ./examples/chat-client -addr %v", server.Addr(), server.Addr())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	<-ctx.Done()
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := server.Stop(shutdown); err != nil {
+		log.Printf("stop: %v", err)
+	}
+}
+
+func splitAddr(addr string) (string, int) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		log.Fatalf("bad -addr %q: %v", addr, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		log.Fatalf("bad port in -addr %q", addr)
+	}
+	return host, port
+}
