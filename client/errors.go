@@ -3,7 +3,9 @@ package client
 import "errors"
 
 // Sentinel errors returned by the Client. Errors that carry more detail wrap
-// one of them, so test them with errors.Is.
+// one of them, so test them with errors.Is. (A protocol error from the
+// server wraps its *proto.ProtocolError instead, whose class is one of
+// proto's sentinels, such as proto.ErrFrameTooLarge.)
 var (
 	// ErrNotConnected is returned by Send, SendRaw, Receive and Ping before
 	// Connect has succeeded.

@@ -24,11 +24,11 @@ const waitTimeout = 5 * time.Second
 // goroutines: the test accepts synchronously after Connect returns (the
 // kernel completes the handshake before Accept is called).
 type fakeServer struct {
-	t  *testing.T
+	t  testing.TB
 	ln *net.TCPListener
 }
 
-func newFakeServer(t *testing.T) *fakeServer {
+func newFakeServer(t testing.TB) *fakeServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -54,7 +54,7 @@ func (s *fakeServer) accept() *peer {
 
 // connect returns a Client connected to s, and the server's side of it.
 // The client is closed when the test ends.
-func connect(t *testing.T, s *fakeServer, opts ...Option) (*Client, *peer) {
+func connect(t testing.TB, s *fakeServer, opts ...Option) (*Client, *peer) {
 	t.Helper()
 	c := New(opts...)
 	t.Cleanup(func() { c.Close() })
@@ -66,7 +66,7 @@ func connect(t *testing.T, s *fakeServer, opts ...Option) (*Client, *peer) {
 
 // peer is the server's side of one connection.
 type peer struct {
-	t    *testing.T
+	t    testing.TB
 	conn net.Conn
 	buf  []byte // received, not yet returned
 }

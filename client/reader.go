@@ -74,7 +74,7 @@ func (rd *reader) deliver() (cause error, drain bool) {
 			}
 		}
 		if readErr != nil {
-			if readErr == io.EOF && rd.w > rd.r {
+			if errors.Is(readErr, io.EOF) && rd.w > rd.r {
 				readErr = io.ErrUnexpectedEOF // the server left mid-frame
 			}
 			return fmt.Errorf("%w: %w", ErrConnectionLost, readErr), false
