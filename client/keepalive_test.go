@@ -37,11 +37,13 @@ func TestKeepAlivePingsAnIdleServer(t *testing.T) {
 // Traffic from the server resets the idle clock: no PING goes out while
 // the server talks, and the first one comes a full interval after it stops.
 func TestKeepAliveWaitsForSilence(t *testing.T) {
-	const interval = 300 * time.Millisecond
+	// The interval is long next to the traffic's 20 ms pace, so that a
+	// stalled test machine does not make the silence real.
+	const interval = 500 * time.Millisecond
 	s := newFakeServer(t)
 	c, p := connect(t, s, WithKeepAlive(interval, waitTimeout))
 	var lastSent time.Time
-	for range 30 { // 600 ms of traffic: twice the interval
+	for range 40 { // 800 ms of traffic: more than the interval
 		p.send(msg("tick"))
 		lastSent = time.Now()
 		receive(t, c)
