@@ -18,6 +18,7 @@ type echoRun struct {
 	cfg      *Config
 	tmpl     *template
 	quota    uint64 // per-connection round trips in an Ops run (0: timed)
+	interval int64  // per-connection ns between sends with a Rate (0: as fast as possible)
 	phase    atomic.Int32
 	closing  atomic.Bool
 	hs       shards
@@ -44,7 +45,7 @@ func runEcho(ctx context.Context, cfg Config, mode string, onStart func() error,
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Mode: mode, Addr: cfg.Addr, Conns: cfg.Conns, Depth: cfg.Depth, Size: cfg.Size, Headers: cfg.Headers}
+	res := &Result{Mode: mode, Addr: cfg.Addr, Conns: cfg.Conns, Depth: cfg.Depth, Size: cfg.Size, Headers: cfg.Headers, Rate: cfg.Rate}
 	cfg.logf("%s: dialing %d connections to %s", mode, cfg.Conns, cfg.Addr)
 	conns, err := dialAll(ctx, cfg.Addr, cfg.Conns, 64, false)
 	if err != nil {
@@ -58,6 +59,9 @@ func runEcho(ctx context.Context, cfg Config, mode string, onStart func() error,
 		e.quota = uint64((cfg.Ops + cfg.Conns - 1) / cfg.Conns)
 		e.phase.Store(phaseMeasure)
 		deadline = time.Now().Add(cfg.Timeout)
+	}
+	if cfg.Rate > 0 {
+		e.interval = int64(float64(time.Second) * float64(cfg.Conns) / cfg.Rate)
 	}
 	for _, c := range conns {
 		c.SetDeadline(deadline)
@@ -126,7 +130,9 @@ func (r *Result) fill(w *window, h *hist.Histogram, mismatches uint64) {
 
 // worker drives one connection: it writes Depth frames, then for every
 // batch of replies it reads, checks and times each reply and writes as many
-// new frames in one write, until the run stops and all replies are in.
+// new frames in one write, until the run stops and all replies are in. With
+// a rate (Config.Rate) a frame is only sent when the connection's share of
+// the rate allows it; the worker sleeps while nothing is in flight.
 func (e *echoRun) worker(i int, c *net.TCPConn) {
 	defer e.wg.Done()
 	t := e.tmpl
@@ -137,29 +143,68 @@ func (e *echoRun) worker(i int, c *net.TCPConn) {
 	wbuf := make([]byte, 0, int(depth)*fl)
 	sendAt := make([]int64, depth)
 	var sent, recv uint64
-	canSend := func() bool {
+	running := func() bool {
 		return e.phase.Load() != phaseStop && (e.quota == 0 || sent < e.quota)
+	}
+	// pacing: the next send time on a fixed timeline, staggered per connection
+	interval := e.interval
+	nextAt := nanotime() + interval*int64(i)/int64(e.cfg.Conns)
+	token := func(now int64) bool {
+		if interval == 0 {
+			return true
+		}
+		if now < nextAt {
+			return false
+		}
+		nextAt += interval
+		if nextAt < now-interval { // fell far behind: do not burst to catch up
+			nextAt = now
+		}
+		return true
 	}
 	fail := func(err error) {
 		if !e.closing.Load() {
 			e.err.set(fmt.Errorf("connection %d: %w (after %d replies)", i, err, recv))
 		}
 	}
+	flush := func(first uint64) bool {
+		if len(wbuf) == 0 {
+			return true
+		}
+		ts := nanotime()
+		for s := first; s < sent; s++ {
+			sendAt[s%depth] = ts
+		}
+		_, err := c.Write(wbuf)
+		if err != nil {
+			fail(err)
+		}
+		return err == nil
+	}
 
-	for sent < depth && canSend() {
-		wbuf = t.append(wbuf, sent, 0)
-		sent++
-	}
-	now := nanotime()
-	for s := range sent {
-		sendAt[s] = now
-	}
-	if _, err := c.Write(wbuf); err != nil {
-		fail(err)
-		return
-	}
 	have := 0
-	for recv < sent {
+	for {
+		if recv == sent { // nothing in flight: send what is allowed, or stop
+			if !running() {
+				return
+			}
+			if interval > 0 {
+				if d := nextAt - nanotime(); d > 0 {
+					time.Sleep(time.Duration(d))
+				}
+			}
+			wbuf = wbuf[:0]
+			first := sent
+			now := nanotime()
+			for sent-recv < depth && running() && token(now) {
+				wbuf = t.append(wbuf, sent, 0)
+				sent++
+			}
+			if !flush(first) {
+				return
+			}
+			continue
+		}
 		n, err := c.Read(rbuf[have:])
 		if err != nil {
 			fail(err)
@@ -183,10 +228,10 @@ func (e *echoRun) worker(i int, c *net.TCPConn) {
 			}
 			recv++
 			p += fl
-			if canSend() {
-				wbuf = t.append(wbuf, sent, 0)
-				sent++
-			}
+		}
+		for sent-recv < depth && running() && token(now) {
+			wbuf = t.append(wbuf, sent, 0)
+			sent++
 		}
 		if have-p >= 4 && !bytes.Equal(rbuf[p:p+4], t.frame[:4]) {
 			e.mismatch.Add(1)
@@ -194,15 +239,8 @@ func (e *echoRun) worker(i int, c *net.TCPConn) {
 			return
 		}
 		have = copy(rbuf, rbuf[p:have])
-		if len(wbuf) > 0 {
-			ts := nanotime()
-			for s := first; s < sent; s++ {
-				sendAt[s%depth] = ts
-			}
-			if _, err := c.Write(wbuf); err != nil {
-				fail(err)
-				return
-			}
+		if !flush(first) {
+			return
 		}
 	}
 }

@@ -35,6 +35,10 @@ type Config struct {
 	Size int
 	// Headers is the number of extra headers per MESSAGE.
 	Headers int
+	// Rate, when > 0, paces echo and tick load to this many round trips per
+	// second in total (an open-loop load that leaves the server idle
+	// between requests); 0 sends as fast as replies come back.
+	Rate float64
 	// Warmup is run before measuring; Duration is the measured window.
 	Warmup, Duration time.Duration
 	// Ops, when > 0, replaces Duration: stop after this many round trips
@@ -108,12 +112,13 @@ type CPU struct {
 // Result is the outcome of one load generator run. Latencies are in
 // nanoseconds.
 type Result struct {
-	Mode    string `json:"mode"`
-	Addr    string `json:"addr"`
-	Conns   int    `json:"conns"`
-	Depth   int    `json:"depth"`
-	Size    int    `json:"size"`
-	Headers int    `json:"headers"`
+	Mode    string  `json:"mode"`
+	Addr    string  `json:"addr"`
+	Conns   int     `json:"conns"`
+	Depth   int     `json:"depth"`
+	Size    int     `json:"size"`
+	Headers int     `json:"headers"`
+	Rate    float64 `json:"rate,omitempty"`
 	// WindowSec is the measured time.
 	WindowSec float64 `json:"window_sec"`
 	// Ops is the number of operations in the window: round trips (echo,
