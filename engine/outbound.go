@@ -44,8 +44,12 @@ func (c *Client) queueLocked() error {
 	return nil
 }
 
-// queueControl appends a control frame built by enc and schedules a flush;
-// it is how the server sends PONG and PING. It skips closing clients.
+// queueControl appends a control frame built by enc and flushes at once;
+// it is how the server sends PONG (from the loop) and PING (from the
+// sweep). It does not join the logic goroutine's flush scope: that scope
+// stays open while a listener runs, so a blocked listener would hold back
+// every PONG and PING (and get healthy clients cut for idleness). It skips
+// closing clients.
 func (c *Client) queueControl(enc func([]byte) []byte) {
 	c.mu.Lock()
 	if c.closing || c.closed {
@@ -53,7 +57,14 @@ func (c *Client) queueControl(enc func([]byte) []byte) {
 		return
 	}
 	c.pend = enc(c.pend)
-	_ = c.queueLocked()
+	if limit := c.srv.cfg.MaxOutboundBytes; limit > 0 && len(c.pend)+c.gnetOut > limit {
+		c.mu.Unlock()
+		c.closeWith(ErrSlowConsumer, ErrSlowConsumer.Error(), true)
+		return
+	}
+	c.queued = true
+	c.mu.Unlock()
+	c.flushDirect() // a scope holding c flushes it again: harmless
 }
 
 // flushDirect writes pend to the socket from the calling goroutine, or hands
