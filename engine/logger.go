@@ -4,14 +4,23 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 )
 
 // gnetLogger routes gnet's own logging into the server's slog.Logger, one
 // level down for Info (gnet's Info lines are engine chatter), so that gnet
 // never writes to the user's output on its own.
-type gnetLogger struct{ l *slog.Logger }
+// Once Stop has shut the listener (quiet), gnet's errors about the failing
+// accept are expected and logged at debug level only.
+type gnetLogger struct {
+	l     *slog.Logger
+	quiet *atomic.Bool
+}
 
 func (g gnetLogger) logf(level slog.Level, format string, args []any) {
+	if g.quiet != nil && g.quiet.Load() {
+		level = slog.LevelDebug
+	}
 	if g.l.Enabled(context.Background(), level) {
 		g.l.Log(context.Background(), level, "gnet: "+fmt.Sprintf(format, args...))
 	}

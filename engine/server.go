@@ -60,6 +60,8 @@ type Server struct {
 	nextID   atomic.Uint64
 	numConns atomic.Int64 // admitted and not yet closed
 	draining atomic.Bool
+	// listenerShut: Stop has shut the listener; gnet's accept errors follow.
+	listenerShut atomic.Bool
 
 	loopsMu sync.Mutex
 	loops   map[gnet.EventLoop]*loopState
@@ -145,7 +147,7 @@ func (s *Server) StartAsync() error {
 			gnet.WithReuseAddr(true),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 			gnet.WithTicker(true),
-			gnet.WithLogger(gnetLogger{s.log}),
+			gnet.WithLogger(gnetLogger{s.log, &s.listenerShut}),
 		)
 		s.runErr = err
 		select {

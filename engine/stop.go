@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/simpleserver-go/simpleserver/proto"
 )
 
@@ -44,12 +46,31 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	err := s.drain(ctx)
 
-	cancelled, cancel := context.WithCancel(context.Background())
-	cancel() // gnet's Stop polls every 500 ms; a cancelled ctx skips that
-	_ = s.eng.Stop(cancelled)
+	if !s.shutListener() {
+		cancelled, cancel := context.WithCancel(context.Background())
+		cancel() // gnet's Stop polls every 500 ms; a cancelled ctx skips that
+		_ = s.eng.Stop(cancelled)
+	}
 	<-s.ranOut
 	s.finish()
 	return err
+}
+
+// shutListener stops the engine by shutting its listening socket down,
+// and reports whether it did. gnet's own Stop races with its acceptor: a
+// socket accepted just then is handed to a loop in a task queued after the
+// loop's shutdown task, which never runs, so that client is left connected
+// to nothing, and the fd leaks. With the listener shut, accept fails, the
+// acceptor exits (every socket it accepted already handed over, and
+// answered with CLOSE by OnOpen) and gnet stops the engine itself.
+func (s *Server) shutListener() bool {
+	fd, err := s.eng.Dup()
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	s.listenerShut.Store(true) // gnet's accept errors are expected now
+	return unix.Shutdown(fd, unix.SHUT_RD) == nil
 }
 
 // beginShutdown queues CLOSE "server shutting down" behind c's queued frames.
