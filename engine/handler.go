@@ -57,10 +57,14 @@ func boundAddr(eng gnet.Engine) (net.Addr, error) {
 
 func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := h.s
+	// Count first, then check draining: Stop sets draining before it
+	// reads numConns, so either it waits for this client or we refuse it.
+	n := s.numConns.Add(1)
 	if s.draining.Load() {
+		s.numConns.Add(-1)
 		return proto.AppendClose(nil, ErrServerShutdown.Error()), gnet.Close
 	}
-	if n := s.numConns.Add(1); s.cfg.MaxConnections > 0 && n > int64(s.cfg.MaxConnections) {
+	if s.cfg.MaxConnections > 0 && n > int64(s.cfg.MaxConnections) {
 		s.numConns.Add(-1)
 		s.log.Warn("simpleserver: connection refused", "addr", gc.RemoteAddr().String(), "reason", ErrServerFull.Error())
 		return proto.AppendClose(nil, ErrServerFull.Error()), gnet.Close

@@ -126,6 +126,7 @@ type drainTask struct{ l *loopState }
 
 func (t drainTask) Run(context.Context) error {
 	for _, c := range t.l.snapshot(nil) {
+		c.beginShutdown() // a client admitted while Stop began missed it
 		c.flushOnLoop()
 		c.mu.Lock()
 		done := !c.closed && len(c.pend) == 0 && c.gnetOut == 0
