@@ -35,6 +35,7 @@ type Client struct {
 	queued  bool   // a flush is already due: in a dirty list or a loop task
 	backlog bool   // gnet may hold unsent bytes: writes must go through the loop
 	gnetOut int    // gnet's outbound bytes at the last loop flush
+	recheck bool   // a loop flush is due to measure gnetOut again (overCapLocked)
 	closing bool   // a close is under way: sends fail
 	closed  bool   // OnClose ran: the fd must not be touched
 	reason  error  // why the client is going; the first reason wins

@@ -26,10 +26,33 @@ import (
 // Listeners run inside a flush scope (see dispatch.go): their sends only
 // queue, and the scope flushes every client it touched once, at its end.
 
+// overCapLocked applies Config.MaxOutboundBytes after pend grew, and
+// reports whether c must be disconnected as a slow consumer: pend alone is
+// over the cap. When only pend plus gnetOut is over it, gnetOut may be
+// stale (measured at the last loop flush; gnet has sent bytes since, and
+// a client that caught up would be cut for data already delivered), so it
+// has the loop flush and measure now instead: flushOnLoop disconnects c if
+// it really is over. c.mu must be held.
+func (c *Client) overCapLocked() bool {
+	limit := c.srv.cfg.MaxOutboundBytes
+	if limit <= 0 || len(c.pend)+c.gnetOut <= limit {
+		return false
+	}
+	if len(c.pend) > limit {
+		return true
+	}
+	if !c.recheck {
+		c.recheck = true
+		c.queued = true
+		c.execLocked((*flushTask)(c))
+	}
+	return false
+}
+
 // queueLocked finishes a send: it checks the cap, then makes sure a flush
 // will happen. c.mu must be held; it is released.
 func (c *Client) queueLocked() error {
-	if limit := c.srv.cfg.MaxOutboundBytes; limit > 0 && len(c.pend)+c.gnetOut > limit {
+	if c.overCapLocked() {
 		c.mu.Unlock()
 		c.closeWith(ErrSlowConsumer, ErrSlowConsumer.Error(), true)
 		return ErrSlowConsumer
@@ -57,7 +80,7 @@ func (c *Client) queueControl(enc func([]byte) []byte) {
 		return
 	}
 	c.pend = enc(c.pend)
-	if limit := c.srv.cfg.MaxOutboundBytes; limit > 0 && len(c.pend)+c.gnetOut > limit {
+	if c.overCapLocked() {
 		c.mu.Unlock()
 		c.closeWith(ErrSlowConsumer, ErrSlowConsumer.Error(), true)
 		return
@@ -118,11 +141,21 @@ func writeFd(fd int, b []byte) (int, error) {
 func (c *Client) flushOnLoop() {
 	c.mu.Lock()
 	c.queued = false
+	c.recheck = false
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
 	data := c.pend
+	if limit := c.srv.cfg.MaxOutboundBytes; limit > 0 && len(data) > 0 && !c.closing {
+		// Measure before handing more to gnet, so that it never holds
+		// more than the cap for c.
+		if c.gnetOut = c.gc.OutboundBuffered(); c.gnetOut+len(data) > limit {
+			c.mu.Unlock()
+			c.closeWith(ErrSlowConsumer, ErrSlowConsumer.Error(), true)
+			return
+		}
+	}
 	if len(data) > 0 {
 		c.pend, c.spare = c.spare[:0], nil
 		c.backlog = true

@@ -348,7 +348,7 @@ func (c *Client) appendShared(frame []byte) bool {
 		return false
 	}
 	c.pend = append(c.pend, frame...)
-	if limit := c.srv.cfg.MaxOutboundBytes; limit > 0 && len(c.pend)+c.gnetOut > limit {
+	if c.overCapLocked() {
 		c.mu.Unlock()
 		c.closeWith(ErrSlowConsumer, ErrSlowConsumer.Error(), true)
 		return false
