@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -342,6 +343,11 @@ func collectMeta(o Options, p pin) Meta {
 	}
 	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
 		m.GitRevision = strings.TrimSpace(string(out))
+		// the servers were built from the working tree: say so when it
+		// differs from the commit
+		if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+			m.GitRevision += "+uncommitted"
+		}
 	}
 	return m
 }
