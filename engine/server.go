@@ -42,6 +42,7 @@ type Server struct {
 	eng            gnet.Engine
 	addr           net.Addr
 	bootCh         chan error
+	startDone      chan struct{} // closed when StartAsync has finished
 	runErr         error         // what gnet.Run returned
 	ranOut         chan struct{} // closed when gnet.Run has returned
 	done           chan struct{} // closed when the server has fully stopped
@@ -137,6 +138,8 @@ func (s *Server) StartAsync() error {
 	s.state = stateRunning
 	s.bootCh = make(chan error, 1)
 	s.ranOut = make(chan struct{})
+	s.startDone = make(chan struct{})
+	defer close(s.startDone) // Stop waits for it
 	s.mu.Unlock()
 
 	addr := "tcp://" + net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))

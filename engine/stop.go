@@ -19,6 +19,15 @@ import (
 // Stopping a stopped server waits for the first Stop to finish.
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
+	if s.state == stateRunning {
+		// A Stop from another goroutine may come while StartAsync is still
+		// setting up (the engine, the dispatcher's channels): let it finish.
+		// It never waits for listeners, so this cannot deadlock.
+		starting := s.startDone
+		s.mu.Unlock()
+		<-starting
+		s.mu.Lock()
+	}
 	switch s.state {
 	case stateNew:
 		s.state = stateStopped

@@ -192,14 +192,14 @@ func (h *Histogram) Quantile(q float64) uint64 {
 
 // Summary is a JSON-friendly digest of a Histogram, in the histogram's unit.
 type Summary struct {
-	Count uint64  `json:"count"`
-	Min   uint64  `json:"min"`
-	Mean  float64 `json:"mean"`
-	P50   uint64  `json:"p50"`
-	P90   uint64  `json:"p90"`
-	P99   uint64  `json:"p99"`
-	P999  uint64  `json:"p999"`
-	Max   uint64  `json:"max"`
+	Count uint64  `json:"count"` // number of values
+	Min   uint64  `json:"min"`   // smallest value, exact
+	Mean  float64 `json:"mean"`  // mean, exact
+	P50   uint64  `json:"p50"`   // median
+	P90   uint64  `json:"p90"`   // 90th percentile
+	P99   uint64  `json:"p99"`   // 99th percentile
+	P999  uint64  `json:"p999"`  // 99.9th percentile
+	Max   uint64  `json:"max"`   // largest value, exact
 }
 
 // Summarize returns the usual quantiles of h.

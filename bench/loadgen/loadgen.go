@@ -112,13 +112,15 @@ type CPU struct {
 // Result is the outcome of one load generator run. Latencies are in
 // nanoseconds.
 type Result struct {
+	// Mode is echo, bcast, idle or tick; the fields up to Rate echo the
+	// Config the run used (Conns is the count actually opened in idle mode).
 	Mode    string  `json:"mode"`
-	Addr    string  `json:"addr"`
-	Conns   int     `json:"conns"`
-	Depth   int     `json:"depth"`
-	Size    int     `json:"size"`
-	Headers int     `json:"headers"`
-	Rate    float64 `json:"rate,omitempty"`
+	Addr    string  `json:"addr"`           // server address
+	Conns   int     `json:"conns"`          // connections, receivers or idle connections
+	Depth   int     `json:"depth"`          // frames or broadcasts in flight
+	Size    int     `json:"size"`           // body bytes
+	Headers int     `json:"headers"`        // extra headers
+	Rate    float64 `json:"rate,omitempty"` // pacing, round trips/s
 	// WindowSec is the measured time.
 	WindowSec float64 `json:"window_sec"`
 	// Ops is the number of operations in the window: round trips (echo,
@@ -129,31 +131,37 @@ type Result struct {
 	// Latency is the round trip (echo, tick) or the send-to-delivery time
 	// of each delivery (bcast).
 	Latency *hist.Summary `json:"latency_ns,omitempty"`
-	// Broadcasts and BroadcastsPerSec count completed broadcasts (bcast).
-	Broadcasts       uint64  `json:"broadcasts,omitempty"`
+	// Broadcasts counts the broadcasts completed in the window (bcast).
+	Broadcasts uint64 `json:"broadcasts,omitempty"`
+	// BroadcastsPerSec is Broadcasts / WindowSec.
 	BroadcastsPerSec float64 `json:"broadcasts_per_sec,omitempty"`
 	// Complete is the time until the last receiver got a broadcast (bcast).
 	Complete *hist.Summary `json:"complete_ns,omitempty"`
 	// SenderReceived counts frames the bcast sender got back (must be 0).
 	SenderReceived uint64 `json:"sender_received"`
-	// MinPerReceiver and MaxPerReceiver are the fewest and most broadcasts
-	// one receiver got over the whole run (bcast; equal when all got all).
+	// MinPerReceiver is the fewest broadcasts one receiver got over the
+	// whole run (bcast).
 	MinPerReceiver uint64 `json:"min_per_receiver,omitempty"`
+	// MaxPerReceiver is the most; equal to MinPerReceiver when every
+	// receiver got every broadcast.
 	MaxPerReceiver uint64 `json:"max_per_receiver,omitempty"`
 	// Mismatches counts replies or deliveries that were not byte-identical
 	// to what was sent, or arrived out of order.
 	Mismatches uint64 `json:"mismatches"`
 	// CPU is the cost of the window (nil when not measured).
 	CPU *CPU `json:"cpu,omitempty"`
-	// Idle mode: server RSS before and after opening Conns connections.
-	RSSBefore    int64   `json:"rss_before,omitempty"`
-	RSSAfter     int64   `json:"rss_after,omitempty"`
+	// RSSBefore is the server's RSS in bytes before the idle connections.
+	RSSBefore int64 `json:"rss_before,omitempty"`
+	// RSSAfter is its RSS with all of them open and settled.
+	RSSAfter int64 `json:"rss_after,omitempty"`
+	// BytesPerConn is (RSSAfter - RSSBefore) / Conns.
 	BytesPerConn float64 `json:"bytes_per_conn,omitempty"`
-	ConnectSec   float64 `json:"connect_sec,omitempty"`
-	// NoFile is the RLIMIT_NOFILE in effect; NoFileClamped says the hard
-	// limit stopped it short of what the run wanted.
-	NoFile        uint64 `json:"nofile,omitempty"`
-	NoFileClamped bool   `json:"nofile_clamped,omitempty"`
+	// ConnectSec is how long opening (and pinging) them took.
+	ConnectSec float64 `json:"connect_sec,omitempty"`
+	// NoFile is the RLIMIT_NOFILE in effect (idle).
+	NoFile uint64 `json:"nofile,omitempty"`
+	// NoFileClamped says the hard limit stopped it short of what the run wanted.
+	NoFileClamped bool `json:"nofile_clamped,omitempty"`
 	// Tick is the server's update-interval summary (tick mode).
 	Tick *srv.TickSummary `json:"tick,omitempty"`
 	// Error is set when the run failed or found wrong bytes.

@@ -35,6 +35,7 @@ func ClockTicks() int {
 
 // CoreTimes is one core's line of /proc/stat, in clock ticks.
 type CoreTimes struct {
+	// The first eight columns of the line, in /proc/stat's order.
 	User, Nice, System, Idle, IOWait, IRQ, SoftIRQ, Steal uint64
 }
 

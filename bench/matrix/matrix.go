@@ -39,8 +39,8 @@ type Scenario struct {
 	// Conns, Depth and Size are the mode's -conns, -depth and -size
 	// (Conns -1 for idle: as many as the fd limit allows).
 	Conns int `json:"conns"`
-	Depth int `json:"depth"`
-	Size  int `json:"size"`
+	Depth int `json:"depth"` // frames or broadcasts in flight
+	Size  int `json:"size"`  // body bytes
 	// Rate paces the echo load of a tick scenario (round trips/s; 0: flat out).
 	Rate int `json:"rate,omitempty"`
 }
@@ -71,28 +71,28 @@ func Scenarios(quick bool) []Scenario {
 
 // Options configures a matrix run.
 type Options struct {
-	Reps      int
-	Out       string
-	Impls     []string
-	Only      []string
-	Duration  time.Duration
-	Warmup    time.Duration
-	Settle    time.Duration
-	Headers   int
-	ServerCPU int
-	ClientCPU int
-	TickHz    int
-	Quick     bool
-	Server    string // prebuilt benchserver, or "" to build it
+	Reps      int           // repetitions of the whole matrix
+	Out       string        // directory for results.json, results.md and chart.png
+	Impls     []string      // servers, in repetition 1's order
+	Only      []string      // scenario keys to run (nil: all)
+	Duration  time.Duration // measured window per cell
+	Warmup    time.Duration // load before the window
+	Settle    time.Duration // idle: wait before reading RSS
+	Headers   int           // extra headers per MESSAGE
+	ServerCPU int           // core the server is pinned to
+	ClientCPU int           // core the load generator is pinned to
+	TickHz    int           // update rate of the tick scenarios
+	Quick     bool          // smoke matrix: smaller idle counts, no fd-limit idle run
+	Server    string        // prebuilt benchserver, or "" to build it
 }
 
 // Run is one cell of one repetition.
 type Run struct {
-	Rep      int             `json:"rep"`
-	Scenario string          `json:"scenario"`
-	Impl     string          `json:"impl"`
-	Result   *loadgen.Result `json:"result,omitempty"`
-	Error    string          `json:"error,omitempty"`
+	Rep      int             `json:"rep"`              // repetition, from 1
+	Scenario string          `json:"scenario"`         // Scenario.Key
+	Impl     string          `json:"impl"`             // server name
+	Result   *loadgen.Result `json:"result,omitempty"` // the load generator's result
+	Error    string          `json:"error,omitempty"`  // why the run failed
 }
 
 // Main parses the matrix flags from args and runs it.

@@ -24,10 +24,10 @@ const (
 
 // Cell is one metric of one server in one scenario across repetitions.
 type Cell struct {
-	Median float64 `json:"median"`
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
-	N      int     `json:"n"`
+	Median float64 `json:"median"` // median over the repetitions
+	Min    float64 `json:"min"`    // smallest repetition
+	Max    float64 `json:"max"`    // largest repetition
+	N      int     `json:"n"`      // repetitions with a value
 	// Noisy: in some repetition other processes used more than 10 % of
 	// the server's core, so its busy time is inflated.
 	Noisy bool `json:"noisy,omitempty"`
@@ -39,13 +39,13 @@ type Cell struct {
 // Row is one metric of one scenario for every server, with SimpleServer's
 // ratios to raw gnet and std net (0 when either side is missing).
 type Row struct {
-	Scenario string          `json:"scenario"`
-	Label    string          `json:"label"`
-	Metric   string          `json:"metric"`
-	Key      string          `json:"key"`
-	Cells    map[string]Cell `json:"cells"`
-	VsRaw    float64         `json:"simple_vs_raw,omitempty"`
-	VsStd    float64         `json:"simple_vs_std,omitempty"`
+	Scenario string          `json:"scenario"`                // Scenario.Key
+	Label    string          `json:"label"`                   // Scenario.Label
+	Metric   string          `json:"metric"`                  // metric name as printed
+	Key      string          `json:"key"`                     // metric name in JSON
+	Cells    map[string]Cell `json:"cells"`                   // by server name
+	VsRaw    float64         `json:"simple_vs_raw,omitempty"` // SimpleServer median / raw gnet median
+	VsStd    float64         `json:"simple_vs_std,omitempty"` // SimpleServer median / std net median
 }
 
 // metric extracts one number from a result; ok is false when it is absent.
@@ -291,21 +291,21 @@ func human(v float64) string { return sig3(v) }
 
 // Meta describes the machine and the run.
 type Meta struct {
-	Date        string `json:"date"`
-	GoVersion   string `json:"go_version"`
-	Kernel      string `json:"kernel"`
-	CPU         string `json:"cpu"`
-	NumCPU      int    `json:"num_cpu"`
-	ClockTicks  int    `json:"clk_tck"`
-	NoFileHard  uint64 `json:"nofile_hard"`
-	Pinning     string `json:"pinning"`
-	Command     string `json:"command"`
-	Reps        int    `json:"reps"`
-	Duration    string `json:"duration"`
-	Warmup      string `json:"warmup"`
-	LoadAvgPre  string `json:"loadavg_before"`
-	Elapsed     string `json:"elapsed"`
-	GitRevision string `json:"git_revision,omitempty"`
+	Date        string `json:"date"`                   // start, UTC
+	GoVersion   string `json:"go_version"`             // toolchain of the bench binary
+	Kernel      string `json:"kernel"`                 // Linux release
+	CPU         string `json:"cpu"`                    // model name
+	NumCPU      int    `json:"num_cpu"`                // logical CPUs
+	ClockTicks  int    `json:"clk_tck"`                // USER_HZ
+	NoFileHard  uint64 `json:"nofile_hard"`            // RLIMIT_NOFILE hard limit
+	Pinning     string `json:"pinning"`                // how server and generator were pinned
+	Command     string `json:"command"`                // the command line
+	Reps        int    `json:"reps"`                   // repetitions
+	Duration    string `json:"duration"`               // window per cell
+	Warmup      string `json:"warmup"`                 // warmup per cell
+	LoadAvgPre  string `json:"loadavg_before"`         // /proc/loadavg at the start
+	Elapsed     string `json:"elapsed"`                // wall time of the runs
+	GitRevision string `json:"git_revision,omitempty"` // HEAD, +uncommitted when the tree differs
 }
 
 func collectMeta(o Options, p pin) Meta {

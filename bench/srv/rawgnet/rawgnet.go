@@ -305,14 +305,23 @@ func (s *Server) OnTick() (time.Duration, gnet.Action) {
 // file logging).
 type quietLogger struct{}
 
+// Debugf drops debug messages.
 func (quietLogger) Debugf(string, ...any) {}
-func (quietLogger) Infof(string, ...any)  {}
+
+// Infof drops informational messages.
+func (quietLogger) Infof(string, ...any) {}
+
+// Warnf prints a warning to stderr.
 func (quietLogger) Warnf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "gnet: warning: "+format+"\n", args...)
 }
+
+// Errorf prints an error to stderr.
 func (quietLogger) Errorf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "gnet: error: "+format+"\n", args...)
 }
+
+// Fatalf prints an error to stderr and exits.
 func (quietLogger) Fatalf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "gnet: fatal: "+format+"\n", args...)
 	os.Exit(1)
