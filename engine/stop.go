@@ -15,8 +15,13 @@ import (
 // has been written out (gnet's own Stop would drop it) and closes it, fires
 // OnDisconnect once per client with ErrServerShutdown, and returns when all
 // of that is done. If ctx ends first, the remaining connections are closed
-// at once and ctx's error is returned. Start returns once Stop is done.
-// Stopping a stopped server waits for the first Stop to finish.
+// at once and ctx's error is returned; the server then finishes stopping
+// in the background. Start returns once the server has stopped. Stopping a
+// stopped server waits for the first Stop to finish.
+//
+// Stop called from a listener cannot wait for the listeners (its caller is
+// one of them): it returns when ctx ends, and the server finishes stopping
+// once that listener has returned. Prefer go s.Stop(ctx) there.
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	if s.state == stateRunning {
@@ -55,14 +60,25 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	err := s.drain(ctx)
 
-	if !s.shutListener() {
-		cancelled, cancel := context.WithCancel(context.Background())
-		cancel() // gnet's Stop polls every 500 ms; a cancelled ctx skips that
-		_ = s.eng.Stop(cancelled)
+	// The rest waits for the event loops and the dispatcher, which a Stop
+	// called from a listener holds up: it must not outlast ctx.
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		if !s.shutListener() {
+			cancelled, cancel := context.WithCancel(context.Background())
+			cancel() // gnet's Stop polls every 500 ms; a cancelled ctx skips that
+			_ = s.eng.Stop(cancelled)
+		}
+		<-s.ranOut
+		s.finish()
+	}()
+	select {
+	case <-finished:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	<-s.ranOut
-	s.finish()
-	return err
 }
 
 // shutListener stops the engine by shutting its listening socket down,
