@@ -1110,3 +1110,98 @@ func TestSlowConsumerNoFalseAlarm(t *testing.T) {
 	}
 	ev.noDisc(t)
 }
+
+// TestStopFromListener: Stop called from inside a listener cannot wait for
+// the listeners; it must return when its ctx ends (not hang), and the
+// server must finish stopping once the listener returns, in every mode.
+func TestStopFromListener(t *testing.T) {
+	for _, mode := range []string{"dispatch", "manual", "inline"} {
+		t.Run(mode, func(t *testing.T) {
+			s := startServer(t, hzQuiet(), hzOpt(noHeartbeat),
+				WithManualUpdate(mode == "manual"), WithInline(mode == "inline"))
+			ev := hzRecord(s)
+			stopped := make(chan error, 1)
+			var once sync.Once
+			s.OnMessage.AddListener(func(c *Client, m *proto.Message) {
+				once.Do(func() {
+					ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+					defer cancel()
+					stopped <- s.Stop(ctx)
+				})
+			})
+			started := hzStartBlocking(t, s)
+			updates := make(chan error, 1)
+			if mode == "manual" {
+				go func() {
+					for {
+						if err := s.Update(); err != nil {
+							updates <- err
+							return
+						}
+						time.Sleep(time.Millisecond) // the application's frame pace
+					}
+				}()
+			}
+			other := dial(t, s)
+			rc := dial(t, s)
+			ev.clientFor(t, other)
+			ev.clientFor(t, rc)
+			rc.send(proto.NewMessage().SetBodyString("stop the server"))
+			select {
+			case err := <-stopped:
+				t.Logf("Stop from a listener returned %v", err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("Stop called from a listener hangs")
+			}
+			select {
+			case <-started:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the server did not finish stopping after the listener returned")
+			}
+			if mode == "manual" {
+				if err := <-updates; !errors.Is(err, ErrServerClosed) {
+					t.Fatalf("Update after Stop = %v", err)
+				}
+			}
+			ev.checkPaired(t)
+			if n, d := ev.counts(); n != 2 || d != 2 {
+				t.Fatalf("%d connections, %d disconnects", n, d)
+			}
+			for id, r := range ev.reasons() {
+				if !errors.Is(r, ErrServerShutdown) {
+					t.Errorf("client %d: %v, want ErrServerShutdown", id, r)
+				}
+			}
+			if got := other.readClose(); got != ErrServerShutdown.Error() {
+				t.Fatalf("other client got CLOSE %q", got)
+			}
+		})
+	}
+}
+
+// TestStopDuringStart: Stop may be called while Start is still starting
+// (from another goroutine): it must neither race, panic nor hang.
+func TestStopDuringStart(t *testing.T) {
+	for i := 0; i < 30; i++ {
+		s := NewServer("127.0.0.1", 0, hzQuiet(), WithEventLoops(2))
+		started := make(chan error, 1)
+		go func() { started <- s.Start() }()
+		if i%3 != 0 {
+			time.Sleep(time.Duration(i%5) * 50 * time.Microsecond) // vary where Stop lands
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.Stop(ctx); err != nil {
+			cancel()
+			t.Fatalf("run %d: Stop = %v", i, err)
+		}
+		cancel()
+		select {
+		case err := <-started:
+			if err != nil && !errors.Is(err, ErrServerClosed) {
+				t.Fatalf("run %d: Start = %v", i, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("run %d: Start did not return after Stop", i)
+		}
+	}
+}
