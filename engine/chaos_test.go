@@ -31,15 +31,32 @@ import (
 // Clients() is empty, echoes arrived in order, nothing was logged at error
 // level (no panic), the heap is back near its baseline and no goroutine
 // is left behind.
+//
+// The default mode gets the full run; inline mode (listeners on the event
+// loops) a shorter one.
 func TestChaos(t *testing.T) {
-	clients, dur, maxSessions := 500, 20*time.Second, 40
-	if testing.Short() {
-		clients, dur, maxSessions = 100, 3*time.Second, 30
-	}
+	t.Run("dispatch", func(t *testing.T) {
+		if testing.Short() {
+			chaosRun(t, false, 100, 3*time.Second, 30)
+		} else {
+			chaosRun(t, false, 500, 20*time.Second, 40)
+		}
+	})
+	t.Run("inline", func(t *testing.T) {
+		if testing.Short() {
+			chaosRun(t, true, 100, time.Second, 10)
+		} else {
+			chaosRun(t, true, 500, 5*time.Second, 10)
+		}
+	})
+}
+
+func chaosRun(t *testing.T, inline bool, clients int, dur time.Duration, maxSessions int) {
 	base := heapInuse()
 
 	logOpt, logs := hzCapture(slog.LevelError)
 	s := startServer(t, logOpt, hzOpt(func(c *Config) {
+		c.Inline = inline
 		c.MaxOutboundBytes = 256 << 10
 		c.PingInterval = 250 * time.Millisecond
 		c.PingTimeout = 500 * time.Millisecond
