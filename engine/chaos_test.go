@@ -89,7 +89,7 @@ func chaosRun(t *testing.T, inline bool, clients int, dur time.Duration, maxSess
 		}
 	})
 	addr := s.Addr().String()
-	heap := sampleHeap(50 * time.Millisecond)
+	heap := sampleHeap(t, 50*time.Millisecond)
 
 	st := &chaosStats{kinds: make(map[string]int)}
 	deadline := time.Now().Add(dur)

@@ -314,8 +314,9 @@ type heapSampler struct {
 	peak uint64
 }
 
-func sampleHeap(every time.Duration) *heapSampler {
+func sampleHeap(t testing.TB, every time.Duration) *heapSampler {
 	h := &heapSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	t.Cleanup(func() { h.Peak() }) // stops it if the test ends early
 	go func() {
 		defer close(h.done)
 		t := time.NewTicker(every)
