@@ -68,9 +68,11 @@ func (c *Client) String() string {
 // Send queues m to the client. It encodes m at once, so m may be reused as
 // soon as Send returns. Frames queued while the server is busy with other
 // events go out together in one write. Send fails with ErrClientClosed once
-// the client is leaving, with a *proto.ProtocolError if m cannot be encoded,
-// and with ErrSlowConsumer (disconnecting the client) when it pushes the
-// client's queue over Config.MaxOutboundBytes.
+// the client is leaving and with a *proto.ProtocolError if m cannot be
+// encoded. A send that pushes the client's queue over
+// Config.MaxOutboundBytes disconnects it (OnDisconnect gets
+// ErrSlowConsumer); that send returns ErrSlowConsumer, or ErrClientClosed
+// when the event loop noticed first.
 func (c *Client) Send(m *proto.Message) error {
 	c.mu.Lock()
 	if c.closing || c.closed {
