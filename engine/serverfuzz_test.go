@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,7 +69,7 @@ func startFuzzTarget(tb testing.TB) *fuzzTarget {
 // stream sends data in up to four writes chosen by splits, half-closes,
 // and reads until the server closes; then a fresh client must get an echo.
 func (ft *fuzzTarget) stream(tb testing.TB, data []byte, splits uint16) {
-	conn, err := net.Dial("tcp", ft.addr)
+	conn, err := ft.dial()
 	if err != nil {
 		tb.Fatalf("dial: %v", err)
 	}
@@ -90,7 +91,7 @@ func (ft *fuzzTarget) stream(tb testing.TB, data []byte, splits uint16) {
 		}
 	}
 
-	fresh, err := net.Dial("tcp", ft.addr)
+	fresh, err := ft.dial()
 	if err != nil {
 		tb.Fatalf("fresh dial after input %x: %v", data, err)
 	}
@@ -106,6 +107,18 @@ func (ft *fuzzTarget) stream(tb testing.TB, data []byte, splits uint16) {
 	if _, err := io.ReadFull(fresh, got); err != nil || !bytes.Equal(got, ft.probe) {
 		tb.Fatalf("no echo for a fresh client after input %x: %v %x", data, err, got)
 	}
+}
+
+// fuzzDials rotates fuzz connections over source addresses 127.0.0.2 to
+// 127.0.0.250: tens of thousands of inputs leave as many sockets in
+// TIME_WAIT, which would use up the ephemeral ports of one source address
+// within a 20 s run.
+var fuzzDials atomic.Uint32
+
+func (ft *fuzzTarget) dial() (net.Conn, error) {
+	n := fuzzDials.Add(1)
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+n%249))}}
+	return d.Dial("tcp", ft.addr)
 }
 
 // splitStream cuts data into 1 to 4 pieces at positions derived from splits.
