@@ -49,9 +49,8 @@ type Client struct {
 	pendMsgs  atomic.Int64
 	pendBytes atomic.Int64
 
-	rejected bool // loop-only: refused at admission, produces no events
-	slot     int  // index in the registry, owned by the registry
-	loopSlot int  // index in loop.conns, owned by the loop's lock
+	rejected bool   // loop-only: refused at admission, produces no events
+	slots    [2]int // indexes in the registry and the loop's set (clientSet)
 }
 
 // ID returns the client's unique ID (unique within the process).

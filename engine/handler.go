@@ -71,17 +71,17 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		return proto.AppendClose(nil, ErrServerFull.Error()), gnet.Close
 	}
 	c := &Client{
-		id:   s.nextID.Add(1),
-		srv:  s,
-		gc:   gc,
-		fd:   gc.Fd(),
-		addr: gc.RemoteAddr(),
-		loop: s.loopFor(gc.EventLoop()),
-		slot: -1,
+		id:    s.nextID.Add(1),
+		srv:   s,
+		gc:    gc,
+		fd:    gc.Fd(),
+		addr:  gc.RemoteAddr(),
+		loop:  s.loopFor(gc.EventLoop()),
+		slots: [2]int{-1, -1},
 	}
 	c.lastRecv.Store(time.Now().UnixNano())
 	gc.SetContext(c)
-	c.loop.add(c)
+	c.loop.conns.add(c)
 	s.log.Debug("simpleserver: client connected", "client", c.id, "addr", c.addr.String())
 	if s.cfg.Inline {
 		c.loop.scope.begin()
@@ -106,7 +106,7 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	reason := c.reason
 	c.pend, c.spare = nil, nil
 	c.mu.Unlock()
-	c.loop.remove(c)
+	c.loop.conns.remove(c)
 	s.numConns.Add(-1)
 	s.log.Debug("simpleserver: client disconnected", "client", c.id, "addr", c.addr.String(), "reason", reason.Error())
 	if s.cfg.Inline {

@@ -38,7 +38,7 @@ func (s *Server) sweep() time.Duration {
 	now := time.Now().UnixNano()
 	var buf []*Client
 	for _, l := range s.allLoops() {
-		buf = l.snapshot(buf[:0])
+		buf = l.conns.snapshot(buf[:0])
 		for _, c := range buf {
 			s.checkDeadlines(c, now)
 		}

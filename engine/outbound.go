@@ -23,7 +23,7 @@ import (
 // so they cannot overtake older data. Once gnet holds bytes, every flush
 // goes through the loop until a loop flush sees gnet's buffer empty.
 //
-// Listeners run inside a flush scope (see dispatch.go): their sends only
+// Listeners run inside a flush scope (see scope.go): their sends only
 // queue, and the scope flushes every client it touched once, at its end.
 
 // overCapLocked applies Config.MaxOutboundBytes after pend grew, and
@@ -49,22 +49,30 @@ func (c *Client) overCapLocked() bool {
 	return false
 }
 
-// queueLocked finishes a send: it checks the cap, then makes sure a flush
-// will happen. c.mu must be held; it is released.
-func (c *Client) queueLocked() error {
+// settleLocked finishes queueing bytes just appended to pend: it applies
+// the cap and marks c queued. It releases c.mu and reports whether the
+// caller must arrange a flush (c was not queued yet), or ErrSlowConsumer
+// when c was disconnected instead. c.mu must be held.
+func (c *Client) settleLocked() (needFlush bool, err error) {
 	if c.overCapLocked() {
 		c.mu.Unlock()
 		c.closeWith(ErrSlowConsumer, ErrSlowConsumer.Error(), true)
-		return ErrSlowConsumer
+		return false, ErrSlowConsumer
 	}
-	if c.queued {
-		c.mu.Unlock()
-		return nil
-	}
+	needFlush = !c.queued
 	c.queued = true
 	c.mu.Unlock()
-	c.srv.scheduleFlush(c)
-	return nil
+	return needFlush, nil
+}
+
+// queueLocked finishes a send: settleLocked, then a flush in the current
+// scope or right now. c.mu must be held; it is released.
+func (c *Client) queueLocked() error {
+	needFlush, err := c.settleLocked()
+	if needFlush {
+		c.srv.scheduleFlush(c)
+	}
+	return err
 }
 
 // queueControl appends a control frame built by enc and flushes at once;

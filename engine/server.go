@@ -57,7 +57,7 @@ type Server struct {
 	inPool     bytebufferpool.Pool // inbound payload copies
 	outPool    bytebufferpool.Pool // broadcast frames
 
-	reg      registry
+	reg      clientSet // registry: see clientSet
 	nextID   atomic.Uint64
 	numConns atomic.Int64 // admitted and not yet closed
 	draining atomic.Bool
@@ -265,7 +265,7 @@ func (s *Server) runTicker() {
 // Clients returns a snapshot of the connected clients (the seed's
 // get_clients()). Called from a listener in the default or manual mode, it
 // agrees with the OnConnection/OnDisconnect events dispatched so far.
-func (s *Server) Clients() []*Client { return s.reg.snapshot() }
+func (s *Server) Clients() []*Client { return s.reg.snapshot(nil) }
 
 // NumClients returns len(Clients()) without copying.
 func (s *Server) NumClients() int { return s.reg.len() }
@@ -351,16 +351,6 @@ func (c *Client) appendShared(frame []byte) bool {
 		return false
 	}
 	c.pend = append(c.pend, frame...)
-	if c.overCapLocked() {
-		c.mu.Unlock()
-		c.closeWith(ErrSlowConsumer, ErrSlowConsumer.Error(), true)
-		return false
-	}
-	if c.queued {
-		c.mu.Unlock()
-		return false
-	}
-	c.queued = true
-	c.mu.Unlock()
-	return true
+	needFlush, _ := c.settleLocked()
+	return needFlush
 }

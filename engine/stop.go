@@ -54,7 +54,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.log.Debug("simpleserver: stopping", "clients", s.numConns.Load())
 
 	for _, l := range s.allLoops() {
-		for _, c := range l.snapshot(nil) {
+		for _, c := range l.conns.snapshot(nil) {
 			c.beginShutdown()
 		}
 	}
@@ -135,7 +135,7 @@ func (s *Server) drain(ctx context.Context) error {
 		case <-t.C:
 		case <-ctx.Done():
 			for _, l := range s.allLoops() {
-				for _, c := range l.snapshot(nil) {
+				for _, c := range l.conns.snapshot(nil) {
 					_ = c.gc.Close()
 				}
 			}
@@ -150,7 +150,7 @@ func (s *Server) drain(ctx context.Context) error {
 type drainTask struct{ l *loopState }
 
 func (t drainTask) Run(context.Context) error {
-	for _, c := range t.l.snapshot(nil) {
+	for _, c := range t.l.conns.snapshot(nil) {
 		c.beginShutdown() // a client admitted while Stop began missed it
 		c.flushOnLoop()
 		c.mu.Lock()

@@ -1,0 +1,58 @@
+package engine
+
+import "sync"
+
+// Which of a client's slots a clientSet uses.
+const (
+	registrySlot = iota // Server.reg
+	loopSlot            // loopState.conns
+)
+
+// clientSet is a set of clients under its own lock with O(1) removal: each
+// member keeps its index in c.slots[which].
+//
+// The server keeps two: the registry, the clients listeners have been told
+// about (a client joins when OnConnection is dispatched and leaves when
+// OnDisconnect is, so Clients() agrees with the events a listener has
+// seen); and, per event loop, the clients open on it, for the housekeeping
+// sweep and Stop (changed in OnOpen/OnClose).
+type clientSet struct {
+	mu      sync.RWMutex
+	clients []*Client
+	which   int
+}
+
+func (s *clientSet) add(c *Client) {
+	s.mu.Lock()
+	c.slots[s.which] = len(s.clients)
+	s.clients = append(s.clients, c)
+	s.mu.Unlock()
+}
+
+func (s *clientSet) remove(c *Client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := c.slots[s.which]
+	if i < 0 || i >= len(s.clients) || s.clients[i] != c {
+		return
+	}
+	last := len(s.clients) - 1
+	s.clients[i] = s.clients[last]
+	s.clients[i].slots[s.which] = i
+	s.clients[last] = nil
+	s.clients = s.clients[:last]
+	c.slots[s.which] = -1
+}
+
+// snapshot appends the members to dst.
+func (s *clientSet) snapshot(dst []*Client) []*Client {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return append(dst, s.clients...)
+}
+
+func (s *clientSet) len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.clients)
+}
