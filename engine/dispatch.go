@@ -107,8 +107,7 @@ func (s *Server) dispatch(ev *event) {
 		s.fireConnection(c)
 	case evMessage:
 		s.fireMessage(c, ev.m)
-		c.pendMsgs.Add(-1)
-		c.pendBytes.Add(-int64(len(ev.buf.B)))
+		c.pending.Add(-pendingMsg - int64(len(ev.buf.B)))
 		ev.m.Reset()
 		msgPool.Put(ev.m)
 		s.inPool.Put(ev.buf)

@@ -139,7 +139,9 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	l := c.loop
 	now := time.Now().UnixNano()
 	c.lastRecv.Store(now)
-	c.pingSent.Store(0)
+	if c.pingSent.Load() != 0 {
+		c.pingSent.Store(0)
+	}
 	if s.cfg.Inline {
 		l.scope.begin()
 		defer s.endLoopScope(l)
@@ -234,8 +236,9 @@ func (h *handler) handlePayload(c *Client, l *loopState, payload []byte) gnet.Ac
 // there and stages it for the dispatcher.
 func (h *handler) stageMessage(c *Client, l *loopState, payload []byte) gnet.Action {
 	s := h.s
-	if c.pendMsgs.Add(1) > int64(s.cfg.MaxPendingMessages) && s.cfg.MaxPendingMessages > 0 ||
-		c.pendBytes.Add(int64(len(payload)-1)) > int64(s.cfg.MaxPendingBytes) && s.cfg.MaxPendingBytes > 0 {
+	p := c.pending.Add(pendingMsg + int64(len(payload)-1))
+	if msgs, bytes := p/pendingMsg, p%pendingMsg; s.cfg.MaxPendingMessages > 0 && msgs > int64(s.cfg.MaxPendingMessages) ||
+		s.cfg.MaxPendingBytes > 0 && bytes > int64(s.cfg.MaxPendingBytes) {
 		// The count stays raised: this client is over the limit for good.
 		return h.fail(c, ErrInboundFlood, ErrInboundFlood.Error())
 	}
@@ -243,8 +246,7 @@ func (h *handler) stageMessage(c *Client, l *loopState, payload []byte) gnet.Act
 	bb.B = append(bb.B[:0], payload[1:]...)
 	m := msgPool.Get().(*proto.Message)
 	if err := m.Decode(bb.B, &s.cfg.Limits); err != nil {
-		c.pendMsgs.Add(-1)
-		c.pendBytes.Add(-int64(len(bb.B)))
+		c.pending.Add(-pendingMsg - int64(len(bb.B)))
 		msgPool.Put(m)
 		s.inPool.Put(bb)
 		return h.protocolError(c, err)

@@ -79,6 +79,24 @@ func (s *Server) scopeFor(c *Client) *flushScope {
 	return &s.logic
 }
 
+// deferToLoops hands each run of same-loop clients in list to its loop's
+// scope when that loop is inside OnTraffic (inline mode: it flushes them
+// when its listeners return, so several broadcasts leave in one write per
+// client), and flushes the others now.
+func (s *Server) deferToLoops(list []*Client) {
+	for start := 0; start < len(list); {
+		l := list[start].loop
+		end := start + 1
+		for end < len(list) && list[end].loop == l {
+			end++
+		}
+		if run := list[start:end]; !l.scope.addAll(run) {
+			s.flushList(run)
+		}
+		start = end
+	}
+}
+
 // loopFanout is the dirty-list size from which a flush is split into one
 // task per event loop, so that loops write in parallel.
 const loopFanout = 64

@@ -332,7 +332,11 @@ func (s *Server) fanout(frame []byte, targets, exclusions []*Client, all bool) {
 			add(c)
 		}
 	}
-	if len(local) > 0 && (s.cfg.Inline || !s.logic.addAll(local)) {
+	switch {
+	case len(local) == 0:
+	case s.cfg.Inline:
+		s.deferToLoops(local)
+	case !s.logic.addAll(local):
 		s.flushList(local)
 	}
 	clear(local)

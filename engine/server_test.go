@@ -538,4 +538,16 @@ func TestInlineMode(t *testing.T) {
 	if m := b.readMessage(); m.BodyString() != "to b" {
 		t.Fatalf("bcast %q", m.BodyString())
 	}
+	// Many broadcasts in one read are deferred to the loops' flush scopes
+	// and must still arrive whole and in order.
+	var burst []byte
+	for i := 0; i < 200; i++ {
+		burst, _ = proto.AppendFrame(burst, proto.NewMessage().AddHeader("bcast", "").SetBodyString(strconv.Itoa(i)))
+	}
+	a.write(burst)
+	for i := 0; i < 200; i++ {
+		if m := b.readMessage(); m.BodyString() != strconv.Itoa(i) {
+			t.Fatalf("burst broadcast %d arrived as %q", i, m.BodyString())
+		}
+	}
 }
