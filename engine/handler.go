@@ -145,6 +145,11 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	if s.cfg.Inline {
 		l.scope.begin()
 		defer s.endLoopScope(l)
+		if now >= s.tickDue.Load() {
+			// gnet's loop does not yield while traffic keeps coming; with
+			// one P the OnUpdate goroutine would wait for forced preemption.
+			runtime.Gosched()
+		}
 	}
 	action := h.readFrames(gc, c, l)
 	if !s.cfg.Inline && len(l.staged) > 0 {

@@ -61,6 +61,9 @@ type Server struct {
 	nextID   atomic.Uint64
 	numConns atomic.Int64 // admitted and not yet closed
 	draining atomic.Bool
+	// tickDue is when the next inline OnUpdate is due (unix ns): a busy
+	// loop yields then, so the ticker goroutine is not starved.
+	tickDue atomic.Int64
 	// listenerShut: Stop has shut the listener; gnet's accept errors follow.
 	listenerShut atomic.Bool
 
@@ -250,11 +253,14 @@ func (s *Server) runDispatcher() {
 // runTicker fires OnUpdate in inline mode, on its own goroutine.
 func (s *Server) runTicker() {
 	defer close(s.dispatcherDone)
-	tick := time.NewTicker(time.Second / time.Duration(s.cfg.TickRate))
+	period := time.Second / time.Duration(s.cfg.TickRate)
+	tick := time.NewTicker(period)
 	defer tick.Stop()
+	s.tickDue.Store(time.Now().Add(period).UnixNano())
 	for {
 		select {
-		case <-tick.C:
+		case now := <-tick.C:
+			s.tickDue.Store(now.Add(period).UnixNano())
 			s.fireUpdate()
 		case <-s.stopDispatch:
 			return
