@@ -13,6 +13,8 @@
 // message is dispatched as soon as it arrives, not at the next tick.
 // OnUpdate fires TickRate times per second on the same goroutine. Clients()
 // called from a listener agrees with the events that listener has seen.
+// During Stop, once the logic goroutine has exited, the last OnDisconnect
+// calls run on the goroutine that called Stop: still never two at once.
 //
 // Manual update mode (Config.ManualUpdate): Start and StartAsync only
 // listen; Update dispatches every pending event and then fires OnUpdate on
