@@ -21,6 +21,7 @@ type handler struct {
 	s *Server
 }
 
+// OnBoot records the engine and the bound address and releases StartAsync.
 func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
 	s := h.s
 	addr, err := boundAddr(eng)
@@ -56,6 +57,7 @@ func boundAddr(eng gnet.Engine) (net.Addr, error) {
 	return nil, errors.New("listener has no TCP address")
 }
 
+// OnOpen admits a connection (or refuses it with CLOSE) and announces it.
 func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s := h.s
 	// Count first, then check draining: Stop sets draining before it
@@ -94,6 +96,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	return nil, gnet.None
 }
 
+// OnClose marks the client closed (no more direct writes) and announces it.
 func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	s := h.s
 	c, _ := gc.Context().(*Client)
@@ -128,11 +131,14 @@ func peerReason(err error) error {
 
 type peerGoneError struct{ err error }
 
+// Error returns "client closed the connection: <cause>".
 func (e *peerGoneError) Error() string { return ErrPeerGone.Error() + ": " + e.err.Error() }
+// Unwrap returns ErrPeerGone and the cause, for errors.Is on either.
 func (e *peerGoneError) Unwrap() []error {
 	return []error{ErrPeerGone, e.err}
 }
 
+// OnTraffic handles every complete frame buffered on the connection.
 func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	s := h.s
 	c := gc.Context().(*Client)
@@ -290,6 +296,7 @@ func (s *Server) endLoopScope(l *loopState) {
 	l.scope.recycle(list)
 }
 
+// OnTick runs the housekeeping sweep; it returns the delay to the next one.
 func (h *handler) OnTick() (time.Duration, gnet.Action) {
 	return h.s.sweep(), gnet.None
 }

@@ -26,6 +26,7 @@ func (g gnetLogger) logf(level slog.Level, format string, args []any) {
 	}
 }
 
+// Debugf, Infof, Warnf, Errorf and Fatalf implement gnet's logging.Logger.
 func (g gnetLogger) Debugf(format string, args ...any) { g.logf(slog.LevelDebug, format, args) }
 func (g gnetLogger) Infof(format string, args ...any)  { g.logf(slog.LevelDebug, format, args) }
 func (g gnetLogger) Warnf(format string, args ...any)  { g.logf(slog.LevelWarn, format, args) }

@@ -197,11 +197,13 @@ func (c *Client) execLocked(task interface{ Run(context.Context) error }) {
 // flushTask runs flushOnLoop on the client's loop.
 type flushTask Client
 
+// Run flushes the client on its loop.
 func (t *flushTask) Run(context.Context) error { (*Client)(t).flushOnLoop(); return nil }
 
 // closeTask flushes what is queued (the CLOSE frame last), then closes.
 type closeTask Client
 
+// Run flushes the client on its loop, then closes it.
 func (t *closeTask) Run(context.Context) error {
 	c := (*Client)(t)
 	c.flushOnLoop()

@@ -130,6 +130,7 @@ func (s *Server) flushList(list []*Client) {
 // loopBatch flushes a group of one loop's clients on that loop.
 type loopBatch struct{ clients []*Client }
 
+// Run flushes the batch's clients on their loop.
 func (b *loopBatch) Run(context.Context) error {
 	for _, c := range b.clients {
 		c.flushOnLoop()

@@ -149,6 +149,7 @@ func (s *Server) drain(ctx context.Context) error {
 // those whose bytes have all been handed to the kernel.
 type drainTask struct{ l *loopState }
 
+// Run flushes the loop's clients and closes those that are drained.
 func (t drainTask) Run(context.Context) error {
 	for _, c := range t.l.conns.snapshot(nil) {
 		c.beginShutdown() // a client admitted while Stop began missed it
