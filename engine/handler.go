@@ -133,6 +133,7 @@ type peerGoneError struct{ err error }
 
 // Error returns "client closed the connection: <cause>".
 func (e *peerGoneError) Error() string { return ErrPeerGone.Error() + ": " + e.err.Error() }
+
 // Unwrap returns ErrPeerGone and the cause, for errors.Is on either.
 func (e *peerGoneError) Unwrap() []error {
 	return []error{ErrPeerGone, e.err}
