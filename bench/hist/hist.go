@@ -59,23 +59,7 @@ func bucketRange(i int) (lo, hi uint64) {
 }
 
 // Record counts one value.
-func (h *Histogram) Record(v uint64) {
-	h.counts[bucketOf(v)].Add(1)
-	h.n.Add(1)
-	h.sum.Add(v)
-	for {
-		m := h.max.Load()
-		if v <= m || h.max.CompareAndSwap(m, v) {
-			break
-		}
-	}
-	for {
-		m := h.min.Load()
-		if ^v <= m || h.min.CompareAndSwap(m, ^v) {
-			break
-		}
-	}
-}
+func (h *Histogram) Record(v uint64) { h.RecordN(v, 1) }
 
 // RecordN counts value v n times (for pre-aggregated samples).
 func (h *Histogram) RecordN(v, n uint64) {
