@@ -44,10 +44,70 @@ type PreparedMessage = engine.PreparedMessage
 // SimpleClient is the client side: connect, send, read.
 type SimpleClient = client.Client
 
+// ClientOption configures a SimpleClient; see package client.
+type ClientOption = client.Option
+
+// CloseError is what a SimpleClient reports when the server closed the
+// connection with a CLOSE frame; Reason is the server's text.
+type CloseError = client.CloseError
+
+// Limits are the protocol limits a receiver applies (WithLimits).
+type Limits = proto.Limits
+
+// DefaultLimits returns the protocol's default limits.
+func DefaultLimits() Limits { return proto.DefaultLimits() }
+
+// ProtocolError is a malformed frame; OnDisconnect's reason for a client
+// that sent one. Its class is one of proto's sentinels (proto.ErrMalformed...).
+type ProtocolError = proto.ProtocolError
+
+// PeerCloseError is OnDisconnect's reason when the client sent CLOSE.
+type PeerCloseError = engine.PeerCloseError
+
+// KickError is OnDisconnect's reason when server code called Client.Close.
+type KickError = engine.KickError
+
+// ListenerID identifies a listener, for RemoveListener.
+type ListenerID = engine.ListenerID
+
+// Disconnect reasons (test OnDisconnect's reason with errors.Is) and the
+// errors of Server and Client methods; see engine's documentation of each.
+var (
+	ErrPeerGone       = engine.ErrPeerGone
+	ErrPeerClosed     = engine.ErrPeerClosed
+	ErrKicked         = engine.ErrKicked
+	ErrSlowConsumer   = engine.ErrSlowConsumer
+	ErrInboundFlood   = engine.ErrInboundFlood
+	ErrIdleTimeout    = engine.ErrIdleTimeout
+	ErrFrameTimeout   = engine.ErrFrameTimeout
+	ErrServerFull     = engine.ErrServerFull
+	ErrServerShutdown = engine.ErrServerShutdown
+	ErrListenerPanic  = engine.ErrListenerPanic
+
+	ErrServerClosed = engine.ErrServerClosed
+	ErrNotStarted   = engine.ErrNotStarted
+	ErrNotManual    = engine.ErrNotManual
+	ErrClientClosed = engine.ErrClientClosed
+)
+
 // NewServer returns a server for host:port; see engine.NewServer.
 func NewServer(host string, port int, opts ...Option) *Server {
 	return engine.NewServer(host, port, opts...)
 }
+
+// NewServerAddr returns a server for a "host:port" address (":8080",
+// "127.0.0.1:0"), the form most Go servers take; see engine.NewServerAddr.
+// It does not start the server.
+func NewServerAddr(addr string, opts ...Option) (*Server, error) {
+	return engine.NewServerAddr(addr, opts...)
+}
+
+// NewServerConfig returns a server for cfg, or the error cfg.Validate
+// reports; see engine.New.
+func NewServerConfig(cfg Config) (*Server, error) { return engine.New(cfg) }
+
+// ParseAddr splits "host:port" into NewServer's host and port.
+func ParseAddr(addr string) (host string, port int, err error) { return engine.ParseAddr(addr) }
 
 // NewMessage returns an empty NetworkMessage.
 func NewMessage() *NetworkMessage { return proto.NewMessage() }
@@ -77,6 +137,7 @@ var (
 	WithInline = engine.WithInline
 	// WithEventLoops sets the number of event loops.
 	WithEventLoops = engine.WithEventLoops
-	// WithLimits sets the protocol limits for clients' frames.
+	// WithLimits sets the protocol limits for clients' frames (a Limits;
+	// zero fields keep their defaults).
 	WithLimits = engine.WithLimits
 )

@@ -44,6 +44,7 @@ type Server struct {
 	bootCh         chan error
 	startDone      chan struct{} // closed when StartAsync has finished
 	runErr         error         // what gnet.Run returned
+	endErr         error         // why the engine ended by itself; nil after Stop (Wait)
 	ranOut         chan struct{} // closed when gnet.Run has returned
 	done           chan struct{} // closed when the server has fully stopped
 	stopDispatch   chan struct{}
@@ -191,13 +192,13 @@ func (s *Server) StartAsync() error {
 }
 
 // Start starts the server and blocks until it has stopped (the seed's
-// start()). It returns nil after a Stop, or the error that ended it.
+// start()). It returns nil after a Stop, or the error that ended it (see
+// Wait).
 func (s *Server) Start() error {
 	if err := s.StartAsync(); err != nil {
 		return err
 	}
-	<-s.done
-	return nil
+	return s.Wait()
 }
 
 // Addr returns the address the server listens on (with the real port when

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -175,6 +176,7 @@ func (s *Server) watchEngine() {
 	s.mu.Unlock()
 	if unexpected {
 		s.log.Error("simpleserver: engine stopped unexpectedly", "err", s.runErr)
+		s.endErr = fmt.Errorf("simpleserver: engine stopped unexpectedly: %v", s.runErr)
 		s.draining.Store(true)
 		s.finish()
 	}
