@@ -41,6 +41,9 @@ type NetworkMessage = proto.Message
 // PreparedMessage is a message encoded once to send to many clients.
 type PreparedMessage = engine.PreparedMessage
 
+// Room is a named group of clients to broadcast to; see engine.Room.
+type Room = engine.Room
+
 // SimpleClient is the client side: connect, send, read.
 type SimpleClient = client.Client
 

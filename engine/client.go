@@ -48,6 +48,8 @@ type Client struct {
 	// Decoded messages the dispatcher has not handled yet.
 	pending atomic.Int64 // see pendingMsg
 
+	rooms *clientRooms // nil until the first Join (room.go)
+
 	rejected bool   // loop-only: refused at admission, produces no events
 	slots    [2]int // indexes in the registry and the loop's set (clientSet)
 }

@@ -143,6 +143,7 @@ func (s *Server) fireDisconnect(c *Client, reason error) {
 	for _, l := range s.OnDisconnect.snapshot() {
 		s.callDisc(l.fn, c, reason)
 	}
+	s.leaveRooms(c) // after: listeners still see c's rooms
 }
 
 func (s *Server) fireUpdate() {

@@ -70,6 +70,9 @@ type Server struct {
 
 	loopsMu sync.Mutex
 	loops   map[gnet.EventLoop]*loopState
+
+	roomsMu sync.RWMutex     // guards rooms and every membership change (room.go)
+	rooms   map[string]*Room // the rooms that have members
 }
 
 const (
@@ -316,42 +319,54 @@ func (s *Server) fanoutMessage(m *proto.Message, targets, exclusions []*Client, 
 // fanout appends frame to each target's queue, then flushes them together:
 // in the current flush scope when one is active, else right here.
 func (s *Server) fanout(frame []byte, targets, exclusions []*Client, all bool) {
-	lp := batchPool.Get().(*[]*Client)
-	local := (*lp)[:0]
-	add := func(c *Client) {
+	b := getFanBatch()
+	if all {
+		s.reg.mu.RLock()
+		b.add(frame, s.reg.clients, exclusions)
+		s.reg.mu.RUnlock()
+	} else {
+		b.add(frame, targets, exclusions)
+	}
+	s.finishFanout(b)
+}
+
+// fanBatch collects the clients a fan-out made dirty, so that they are
+// flushed together (Broadcast, MessageClients, room broadcasts).
+type fanBatch struct{ list []*Client }
+
+var fanBatchPool = sync.Pool{New: func() any { return &fanBatch{list: make([]*Client, 0, 64)} }}
+
+func getFanBatch() *fanBatch { return fanBatchPool.Get().(*fanBatch) }
+
+// add queues frame to each of targets but the exclusions.
+func (b *fanBatch) add(frame []byte, targets, exclusions []*Client) {
+next:
+	for _, c := range targets {
 		for _, x := range exclusions {
 			if x == c {
-				return
+				continue next
 			}
 		}
 		if c.appendShared(frame) {
-			local = append(local, c)
+			b.list = append(b.list, c)
 		}
 	}
-	if all {
-		s.reg.mu.RLock()
-		for _, c := range s.reg.clients {
-			add(c)
-		}
-		s.reg.mu.RUnlock()
-	} else {
-		for _, c := range targets {
-			add(c)
-		}
-	}
-	switch {
+}
+
+// finishFanout flushes the batch (in the current flush scope when one is
+// active) and recycles it.
+func (s *Server) finishFanout(b *fanBatch) {
+	switch local := b.list; {
 	case len(local) == 0:
 	case s.cfg.Inline:
 		s.deferToLoops(local)
 	case !s.logic.addAll(local):
 		s.flushList(local)
 	}
-	clear(local)
-	*lp = local[:0]
-	batchPool.Put(lp)
+	clear(b.list)
+	b.list = b.list[:0]
+	fanBatchPool.Put(b)
 }
-
-var batchPool = sync.Pool{New: func() any { s := make([]*Client, 0, 64); return &s }}
 
 // appendShared queues a fan-out frame and reports whether c newly needs a
 // flush (the caller batches those).
