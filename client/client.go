@@ -123,6 +123,11 @@ func (c *Client) ConnectContext(ctx context.Context, host string, port int) erro
 		}
 		return ErrClosed
 	}
+	if err == nil {
+		if err = sayHello(conn, c.cfg.writeTimeout); err != nil {
+			conn.Close()
+		}
+	}
 	if err != nil {
 		c.state = stateNew
 		return fmt.Errorf("client: connect to %s: %w", addr, err)

@@ -536,11 +536,19 @@ func TestFrameSplitByteByByte(t *testing.T) {
 }
 
 // pipeDial connects the client to one end of a net.Pipe, whose reads never
-// return more than one write: it makes byte-by-byte delivery certain.
+// return more than one write: it makes byte-by-byte delivery certain. A
+// pipe write waits for its read, so the server's end takes the client's
+// hello before it is handed over.
 func pipeDial(server chan<- net.Conn) DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		a, b := net.Pipe()
-		server <- b
+		go func() {
+			got := make([]byte, len(hello))
+			if _, err := io.ReadFull(b, got); err != nil || !bytes.Equal(got, hello) {
+				b.Close() // the test then fails on the closed pipe
+			}
+			server <- b
+		}()
 		return a, nil
 	}
 }

@@ -50,6 +50,12 @@
 //
 // # Behaviour
 //
+// The client speaks first: the moment it connects it sends an empty PONG,
+// which the server ignores. A server serving several transports on one
+// port tells them apart by a connection's first byte and announces the
+// connection (OnConnection) only then, so the hello spares this client
+// that wait even when the application sends nothing.
+//
 // One goroutine per Client reads the connection: it answers the server's
 // PINGs with PONGs, and queues messages, in order, for Read and Receive. The
 // queue is bounded (WithQueueSize); when it is full the client stops reading

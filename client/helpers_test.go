@@ -49,7 +49,12 @@ func (s *fakeServer) accept() *peer {
 		s.t.Fatalf("accept: %v", err)
 	}
 	s.t.Cleanup(func() { conn.Close() })
-	return &peer{t: s.t, conn: conn}
+	p := &peer{t: s.t, conn: conn}
+	// Every client speaks first: an empty PONG (hello.go).
+	if f := p.readFrame(); f.kind != proto.KindPong || len(f.rest) != 0 {
+		s.t.Fatalf("first frame from the client: %v % x, want an empty PONG", f.kind, f.raw)
+	}
+	return p
 }
 
 // connect returns a Client connected to s, and the server's side of it.
