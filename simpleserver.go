@@ -44,6 +44,9 @@ type PreparedMessage = engine.PreparedMessage
 // Room is a named group of clients to broadcast to; see engine.Room.
 type Room = engine.Room
 
+// Stats is a snapshot of a server's counters; see engine.Stats.
+type Stats = engine.Stats
+
 // SimpleClient is the client side: connect, send, read.
 type SimpleClient = client.Client
 

@@ -89,6 +89,7 @@ func (c *Client) Send(m *proto.Message) error {
 		c.mu.Unlock()
 		return err
 	}
+	c.srv.stats.msgsOut.Add(1)
 	return c.queueLocked()
 }
 
@@ -101,6 +102,7 @@ func (c *Client) SendPrepared(pm *PreparedMessage) error {
 		return ErrClientClosed
 	}
 	c.pend = append(c.pend, pm.frame...)
+	c.srv.stats.msgsOut.Add(1)
 	return c.queueLocked()
 }
 

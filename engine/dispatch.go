@@ -132,6 +132,7 @@ func (s *Server) fireConnection(c *Client) {
 }
 
 func (s *Server) fireMessage(c *Client, m *proto.Message) {
+	s.stats.msgsIn.Add(1)
 	for _, l := range s.OnMessage.snapshot() {
 		if !s.callMsg(l.fn, c, m) {
 			c.closeWith(ErrListenerPanic, "internal server error", false)

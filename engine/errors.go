@@ -52,6 +52,10 @@ var (
 	// ErrListenerPanic: an OnConnection or OnMessage listener panicked while
 	// handling this client, so the client was disconnected.
 	ErrListenerPanic = errors.New("listener panicked")
+	// ErrProxyProtocol: Config.ProxyProtocol is on and the connection's
+	// PROXY protocol header was missing, malformed, or sent from an address
+	// that is not trusted. Such clients never reach OnConnection.
+	ErrProxyProtocol = errors.New("proxy protocol")
 )
 
 // PeerCloseError is the disconnect reason when a client sent a CLOSE frame.

@@ -65,10 +65,12 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	n := s.numConns.Add(1)
 	if s.draining.Load() {
 		s.numConns.Add(-1)
+		s.stats.refused.Add(1)
 		return proto.AppendClose(nil, ErrServerShutdown.Error()), gnet.Close
 	}
 	if s.cfg.MaxConnections > 0 && n > int64(s.cfg.MaxConnections) {
 		s.numConns.Add(-1)
+		s.stats.refused.Add(1)
 		s.log.Warn("simpleserver: connection refused", "addr", gc.RemoteAddr().String(), "reason", ErrServerFull.Error())
 		return proto.AppendClose(nil, ErrServerFull.Error()), gnet.Close
 	}
@@ -83,6 +85,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	c.lastRecv.Store(time.Now().UnixNano())
 	gc.SetContext(c)
+	s.stats.connsTotal.Add(1)
 	c.loop.conns.add(c)
 	s.log.Debug("simpleserver: client connected", "client", c.id, "addr", c.addr.String())
 	if s.cfg.Inline {
@@ -111,6 +114,7 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	c.mu.Unlock()
 	c.loop.conns.remove(c)
 	s.numConns.Add(-1)
+	s.countDisconnect(reason)
 	s.log.Debug("simpleserver: client disconnected", "client", c.id, "addr", c.addr.String(), "reason", reason.Error())
 	if s.cfg.Inline {
 		s.reg.remove(c)
@@ -158,7 +162,9 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 			runtime.Gosched()
 		}
 	}
+	buffered := gc.InboundBuffered()
 	action := h.readFrames(gc, c, l)
+	l.counters.bytesIn.Add(uint64(buffered - gc.InboundBuffered()))
 	if !s.cfg.Inline && len(l.staged) > 0 {
 		s.queue.push(l.staged)
 		clear(l.staged)

@@ -13,6 +13,8 @@ type loopState struct {
 	// conns are the loop's open clients (see clientSet).
 	conns clientSet
 
+	counters loopCounters // see stats.go
+
 	// Loop-only.
 	staged []event       // events decoded by the current OnTraffic
 	msg    proto.Message // reused for inline dispatch

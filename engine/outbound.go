@@ -115,6 +115,7 @@ func (c *Client) flushDirect() {
 			_ = c.gc.Close() // async: the loop reports it through OnClose
 			return
 		}
+		c.loop.counters.bytesOut.Add(uint64(n))
 		if n == len(c.pend) {
 			c.pend = c.pend[:0]
 			return
@@ -169,6 +170,7 @@ func (c *Client) flushOnLoop() {
 		c.backlog = true
 		c.mu.Unlock()
 		_, _ = c.gc.Write(data) // copies what the kernel does not take
+		c.loop.counters.bytesOut.Add(uint64(len(data)))
 		c.mu.Lock()
 		c.spare = data[:0]
 		if c.closed {

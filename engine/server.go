@@ -68,6 +68,8 @@ type Server struct {
 	// listenerShut: Stop has shut the listener; gnet's accept errors follow.
 	listenerShut atomic.Bool
 
+	stats serverStats // see stats.go
+
 	loopsMu sync.Mutex
 	loops   map[gnet.EventLoop]*loopState
 
@@ -245,9 +247,11 @@ func (s *Server) runDispatcher() {
 			s.dispatchPending(false)
 			s.dispatchMu.Unlock()
 		case <-tick.C:
+			start := time.Now()
 			s.dispatchMu.Lock()
 			s.dispatchPending(true)
 			s.dispatchMu.Unlock()
+			s.countOverrun(start)
 		case <-s.stopDispatch:
 			return
 		}
@@ -265,7 +269,9 @@ func (s *Server) runTicker() {
 		select {
 		case now := <-tick.C:
 			s.tickDue.Store(now.Add(period).UnixNano())
+			start := time.Now()
 			s.fireUpdate()
+			s.countOverrun(start)
 		case <-s.stopDispatch:
 			return
 		}
@@ -332,7 +338,10 @@ func (s *Server) fanout(frame []byte, targets, exclusions []*Client, all bool) {
 
 // fanBatch collects the clients a fan-out made dirty, so that they are
 // flushed together (Broadcast, MessageClients, room broadcasts).
-type fanBatch struct{ list []*Client }
+type fanBatch struct {
+	list []*Client
+	sent int // frames queued, for Stats.MessagesSent
+}
 
 var fanBatchPool = sync.Pool{New: func() any { return &fanBatch{list: make([]*Client, 0, 64)} }}
 
@@ -347,6 +356,7 @@ next:
 				continue next
 			}
 		}
+		b.sent++
 		if c.appendShared(frame) {
 			b.list = append(b.list, c)
 		}
@@ -356,6 +366,10 @@ next:
 // finishFanout flushes the batch (in the current flush scope when one is
 // active) and recycles it.
 func (s *Server) finishFanout(b *fanBatch) {
+	if b.sent > 0 {
+		s.stats.msgsOut.Add(uint64(b.sent))
+		b.sent = 0
+	}
 	switch local := b.list; {
 	case len(local) == 0:
 	case s.cfg.Inline:

@@ -1,8 +1,8 @@
 // Command chat is a chat room: every message a client sends goes to every
 // OTHER connected client, with a "from" header naming the sender. Connect
-// with examples/chat-client.
+// with examples/chat-client. With -metrics it serves Prometheus metrics.
 //
-//	go run ./examples/chat -addr 127.0.0.1:8080
+//	go run ./examples/chat -addr 127.0.0.1:8080 -metrics 127.0.0.1:9100
 package main
 
 import (
@@ -10,17 +10,24 @@ import (
 	"flag"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/simpleserver-go/simpleserver"
+	"github.com/simpleserver-go/simpleserver/metrics"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	verbose := flag.Bool("v", false, "verbose logging")
+	metricsAddr := flag.String("metrics", "", "serve Prometheus metrics on host:port at /metrics (off when empty)")
 	flag.Parse()
 	host, port := splitAddr(*addr)
 
@@ -51,6 +58,9 @@ func main() {
 		log.Fatal(err)
 	}
 	log.Printf("chat server listening on %v; join with: go run ./examples/chat-client -addr %v", server.Addr(), server.Addr())
+	if *metricsAddr != "" {
+		serveMetrics(*metricsAddr, server)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -72,4 +82,20 @@ func splitAddr(addr string) (string, int) {
 		log.Fatalf("bad port in -addr %q", addr)
 	}
 	return host, port
+}
+
+// serveMetrics serves the server's metrics, plus the Go runtime's and the
+// process's, at http://addr/metrics from a registry of our own.
+func serveMetrics(addr string, server *simpleserver.Server) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics.NewCollector(server),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Fatalf("metrics: %v", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	log.Printf("metrics on http://%v/metrics", ln.Addr())
+	go func() { log.Print(http.Serve(ln, mux)) }()
 }
