@@ -51,13 +51,13 @@ func RunBcast(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Conns <= 0 {
 		return nil, errors.New("bcast: -conns (receivers) must be > 0")
 	}
-	tmpl, err := newTemplate(cfg.Size, cfg.Headers, true)
+	tmpl, err := newTemplate(cfg.Size, cfg.Headers, true, cfg.WebSocket)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Mode: "bcast", Addr: cfg.Addr, Conns: cfg.Conns, Depth: cfg.Depth, Size: cfg.Size, Headers: cfg.Headers}
+	res := &Result{Mode: "bcast", Addr: cfg.Addr, WebSocket: cfg.WebSocket, Conns: cfg.Conns, Depth: cfg.Depth, Size: cfg.Size, Headers: cfg.Headers}
 	cfg.logf("bcast: dialing %d receivers and 1 sender to %s", cfg.Conns, cfg.Addr)
-	conns, err := dialAll(ctx, cfg.Addr, cfg.Conns+1, 64, true)
+	conns, err := dialAll(ctx, &cfg, cfg.Conns+1, 64, true)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func RunBcast(ctx context.Context, cfg Config) (*Result, error) {
 func (b *bcastRun) sender(c *net.TCPConn, done chan<- struct{}) {
 	defer close(done)
 	t := b.tmpl
-	wbuf := make([]byte, 0, b.cfg.Depth*len(t.frame))
+	wbuf := make([]byte, 0, b.cfg.Depth*len(t.send))
 	var sent, completed uint64
 	send := func(k int) bool {
 		wbuf = wbuf[:0]
@@ -259,7 +259,7 @@ func (b *bcastRun) receiver(i int, c *net.TCPConn) {
 }
 
 // senderReader counts whole frames arriving on the sender's connection,
-// which must stay silent.
+// which must stay silent. (Over WebSocket it counts reads that return bytes.)
 func (b *bcastRun) senderReader(c *net.TCPConn) {
 	defer b.wg.Done()
 	buf := make([]byte, 64<<10)
@@ -268,6 +268,10 @@ func (b *bcastRun) senderReader(c *net.TCPConn) {
 		n, err := c.Read(buf[have:])
 		if err != nil {
 			return
+		}
+		if b.cfg.WebSocket {
+			b.senderRecv.Add(1)
+			continue
 		}
 		have += n
 		p := 0

@@ -27,11 +27,17 @@ func sourceAddr(i int) *net.TCPAddr {
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(firstSource+i%numSources))}
 }
 
-// dialAll opens n connections to addr with up to par dials in flight,
-// answering a PING on each when ping is set (so that the server has accepted
-// and registered every connection when dialAll returns). It stops at the
-// first error, closing what it opened.
-func dialAll(ctx context.Context, addr string, n, par int, ping bool) ([]*net.TCPConn, error) {
+// dialAll opens n connections to cfg.Addr with up to par dials in flight,
+// upgrading each to WebSocket when cfg.WebSocket is set and answering a
+// PING on each when ping is set (so that the server has accepted and
+// registered every connection when dialAll returns). It stops at the first
+// error, closing what it opened.
+func dialAll(ctx context.Context, cfg *Config, n, par int, ping bool) ([]*net.TCPConn, error) {
+	addr := cfg.Addr
+	wsPath := cfg.WebSocketPath
+	if wsPath == "" {
+		wsPath = DefaultWebSocketPath
+	}
 	if err := srv.CheckLoopback(addr); err != nil {
 		return nil, err
 	}
@@ -66,7 +72,19 @@ func dialAll(ctx context.Context, addr string, n, par int, ping bool) ([]*net.TC
 				}
 				tc := c.(*net.TCPConn)
 				conns[i] = tc
-				if ping {
+				if cfg.WebSocket {
+					if err := wsHandshake(tc, addr, wsPath); err != nil {
+						fail(fmt.Errorf("connection %d of %d: %w", i+1, n, err))
+						return
+					}
+				}
+				if ping && cfg.WebSocket {
+					payload := []byte{byte(proto.KindPing), byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}
+					if err := wsPingPong(tc, payload, benchMaskKey); err != nil {
+						fail(fmt.Errorf("ping on connection %d: %w", i+1, err))
+						return
+					}
+				} else if ping {
 					pingBuf = proto.AppendPing(pingBuf[:0], []byte{byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)})
 					if err := pingPong(tc, pingBuf, pongBuf); err != nil {
 						fail(fmt.Errorf("ping on connection %d: %w", i+1, err))

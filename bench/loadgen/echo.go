@@ -41,13 +41,13 @@ func runEcho(ctx context.Context, cfg Config, mode string, onStart func() error,
 	if cfg.Conns <= 0 {
 		return nil, errors.New("echo: -conns must be > 0")
 	}
-	tmpl, err := newTemplate(cfg.Size, cfg.Headers, false)
+	tmpl, err := newTemplate(cfg.Size, cfg.Headers, false, cfg.WebSocket)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Mode: mode, Addr: cfg.Addr, Conns: cfg.Conns, Depth: cfg.Depth, Size: cfg.Size, Headers: cfg.Headers, Rate: cfg.Rate}
+	res := &Result{Mode: mode, Addr: cfg.Addr, WebSocket: cfg.WebSocket, Conns: cfg.Conns, Depth: cfg.Depth, Size: cfg.Size, Headers: cfg.Headers, Rate: cfg.Rate}
 	cfg.logf("%s: dialing %d connections to %s", mode, cfg.Conns, cfg.Addr)
-	conns, err := dialAll(ctx, cfg.Addr, cfg.Conns, 64, false)
+	conns, err := dialAll(ctx, &cfg, cfg.Conns, 64, false)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (e *echoRun) worker(i int, c *net.TCPConn) {
 	depth := uint64(e.cfg.Depth)
 	h := e.hs.get(i)
 	rbuf := make([]byte, max(int(depth)*fl+fl, 4096))
-	wbuf := make([]byte, 0, int(depth)*fl)
+	wbuf := make([]byte, 0, int(depth)*len(t.send))
 	sendAt := make([]int64, depth)
 	var sent, recv uint64
 	running := func() bool {

@@ -19,16 +19,25 @@ func nanotime() int64 { return int64(time.Since(base)) }
 // that vary per frame (a sequence number, then for broadcasts a send
 // timestamp); all other bytes are fixed, so a reply can be checked byte for
 // byte against the template plus the expected stamp.
+//
+// Over TCP the client sends exactly what the server sends back. Over
+// WebSocket they differ: the client's frames are masked (send), the
+// server's are not (frame).
 type template struct {
-	frame []byte
-	off   int // offset of the body, where the stamp starts
-	stamp int // 8 (sequence) or 16 (sequence + timestamp)
+	frame []byte // the frame as the server sends it
+	off   int    // offset of the body in frame, where the stamp starts
+	stamp int    // 8 (sequence) or 16 (sequence + timestamp)
+
+	send    []byte // the frame as the client sends it
+	sendOff int    // offset of the body in send
+	ws      bool   // send is masked with benchMaskKey
+	bodyPos int    // offset of the body in the masked payload (for the key phase)
 }
 
 // newTemplate encodes a MESSAGE with the given number of extra headers
 // ("h0".."hN" with 8-byte values), a "bcast" header first when bcast is set,
-// and a body of size bytes.
-func newTemplate(size, headers int, bcast bool) (*template, error) {
+// and a body of size bytes, framed for TCP or (ws) for WebSocket.
+func newTemplate(size, headers int, bcast, ws bool) (*template, error) {
 	stamp := 8
 	if bcast {
 		stamp = 16
@@ -52,17 +61,30 @@ func newTemplate(size, headers int, bcast bool) (*template, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &template{frame: f, off: len(f) - size, stamp: stamp}, nil
+	if !ws {
+		return &template{frame: f, off: len(f) - size, stamp: stamp, send: f, sendOff: len(f) - size}, nil
+	}
+	payload := f[proto.LengthSize:]
+	srvFrame := wsServerFrame(nil, payload)
+	cliFrame := wsClientFrame(nil, payload, benchMaskKey)
+	return &template{
+		frame: srvFrame, off: len(srvFrame) - size, stamp: stamp,
+		send: cliFrame, sendOff: len(cliFrame) - size, ws: true, bodyPos: len(payload) - size,
+	}, nil
 }
 
 // append appends the frame with sequence seq (and timestamp ts for broadcast
 // templates) to dst.
 func (t *template) append(dst []byte, seq uint64, ts int64) []byte {
 	n := len(dst)
-	dst = append(dst, t.frame...)
-	binary.BigEndian.PutUint64(dst[n+t.off:], seq)
+	dst = append(dst, t.send...)
+	s := dst[n+t.sendOff : n+t.sendOff+t.stamp]
+	binary.BigEndian.PutUint64(s, seq)
 	if t.stamp == 16 {
-		binary.BigEndian.PutUint64(dst[n+t.off+8:], uint64(ts))
+		binary.BigEndian.PutUint64(s[8:], uint64(ts))
+	}
+	if t.ws {
+		wsMask(s, benchMaskKey, t.bodyPos)
 	}
 	return dst
 }

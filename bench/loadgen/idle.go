@@ -46,7 +46,7 @@ func RunIdle(ctx context.Context, cfg Config) (*Result, error) {
 	if clamped {
 		cfg.logf("idle: RLIMIT_NOFILE clamped to the hard limit %d (wanted %d): using %d connections", lim, want, n)
 	}
-	res := &Result{Mode: "idle", Addr: cfg.Addr, Conns: n, NoFile: lim, NoFileClamped: clamped}
+	res := &Result{Mode: "idle", Addr: cfg.Addr, WebSocket: cfg.WebSocket, Conns: n, NoFile: lim, NoFileClamped: clamped}
 
 	rss0, err := ReadRSS(cfg.ServerPID)
 	if err != nil {
@@ -56,7 +56,7 @@ func RunIdle(ctx context.Context, cfg Config) (*Result, error) {
 	t0 := time.Now()
 	dctx, cancel := context.WithTimeout(ctx, cfg.Timeout+time.Duration(n)*time.Millisecond)
 	defer cancel()
-	conns, err := dialAll(dctx, cfg.Addr, n, 64, true)
+	conns, err := dialAll(dctx, &cfg, n, 64, true)
 	if err != nil {
 		res.Error = err.Error()
 		return res, err

@@ -24,6 +24,11 @@ import (
 type Config struct {
 	// Addr is the server's loopback host:port.
 	Addr string
+	// WebSocket makes every connection a WebSocket client (RFC 6455, masked
+	// frames, one protocol v1 payload per binary message) upgraded on
+	// WebSocketPath (default "/ws") instead of a TCP one.
+	WebSocket     bool
+	WebSocketPath string
 	// Conns is the number of connections (echo, tick), receivers (bcast) or
 	// idle connections (idle; -1 means as many as the fd limit allows).
 	Conns int
@@ -114,13 +119,14 @@ type CPU struct {
 type Result struct {
 	// Mode is echo, bcast, idle or tick; the fields up to Rate echo the
 	// Config the run used (Conns is the count actually opened in idle mode).
-	Mode    string  `json:"mode"`
-	Addr    string  `json:"addr"`           // server address
-	Conns   int     `json:"conns"`          // connections, receivers or idle connections
-	Depth   int     `json:"depth"`          // frames or broadcasts in flight
-	Size    int     `json:"size"`           // body bytes
-	Headers int     `json:"headers"`        // extra headers
-	Rate    float64 `json:"rate,omitempty"` // pacing, round trips/s
+	Mode      string  `json:"mode"`
+	Addr      string  `json:"addr"`                // server address
+	WebSocket bool    `json:"websocket,omitempty"` // the connections spoke WebSocket
+	Conns     int     `json:"conns"`               // connections, receivers or idle connections
+	Depth     int     `json:"depth"`               // frames or broadcasts in flight
+	Size      int     `json:"size"`                // body bytes
+	Headers   int     `json:"headers"`             // extra headers
+	Rate      float64 `json:"rate,omitempty"`      // pacing, round trips/s
 	// WindowSec is the measured time.
 	WindowSec float64 `json:"window_sec"`
 	// Ops is the number of operations in the window: round trips (echo,

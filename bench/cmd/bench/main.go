@@ -6,6 +6,8 @@
 //	bench tick   -addr 127.0.0.1:9000 -pid PID -tickout FILE -conns 100 -depth 16
 //	bench matrix [-reps 5] [-out bench/results] [-quick] [-impls raw,std,simple]
 //
+// With -ws every connection is a WebSocket client of the same protocol
+// (upgraded on -wspath, default /ws), for servers that accept WebSocket.
 // Every mode talks to 127.0.0.0/8 only, stops by itself, prints a summary
 // and, with -json FILE ("-" for stdout), writes its result as JSON. It exits
 // with status 1 when a reply or delivery was wrong or the run failed.
@@ -55,6 +57,8 @@ func main() {
 	fs := flag.NewFlagSet("bench "+mode, flag.ExitOnError)
 	var cfg loadgen.Config
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:9000", "server `host:port` (127.0.0.0/8 only)")
+	fs.BoolVar(&cfg.WebSocket, "ws", false, "speak WebSocket (masked frames, one protocol v1 payload per binary message) instead of TCP")
+	fs.StringVar(&cfg.WebSocketPath, "wspath", loadgen.DefaultWebSocketPath, "the WebSocket upgrade `path` (with -ws)")
 	fs.IntVar(&cfg.Conns, "conns", 100, "connections (echo, tick), receivers (bcast), idle connections (idle; -1: fd limit)")
 	fs.IntVar(&cfg.Depth, "depth", 1, "frames in flight per connection (echo, tick) or broadcasts in flight (bcast)")
 	fs.IntVar(&cfg.Size, "size", 64, "MESSAGE body `bytes` (>= 8 echo, >= 16 bcast)")
@@ -107,6 +111,9 @@ func writeJSON(path string, v any) error {
 // Print writes a human-readable summary of r.
 func Print(w io.Writer, r *loadgen.Result) {
 	us := func(ns uint64) float64 { return float64(ns) / 1e3 }
+	if r.WebSocket {
+		fmt.Fprint(w, "WebSocket ")
+	}
 	switch r.Mode {
 	case "idle":
 		fmt.Fprintf(w, "idle %s: %d connections in %.2fs; server RSS %.1f -> %.1f MiB: %.0f bytes per connection (RLIMIT_NOFILE %d%s)\n",
