@@ -51,6 +51,7 @@ type Client struct {
 	rooms *clientRooms // nil until the first Join (room.go)
 
 	rejected bool   // loop-only: refused at admission, produces no events
+	proxy    uint8  // loop-only: PROXY protocol state (proxy.go)
 	slots    [2]int // indexes in the registry and the loop's set (clientSet)
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"runtime"
 	"time"
 
@@ -82,6 +83,16 @@ type Config struct {
 	// FrameTimeout is how long a client may take to complete a frame it has
 	// started sending; over it: ErrFrameTimeout (default 15 s).
 	FrameTimeout time.Duration
+
+	// TrustedProxies turns the PROXY protocol (v1 and v2) on: a connection
+	// from an address in one of these prefixes must start with a PROXY
+	// header, and the client's RemoteAddr is the address in it. Such a
+	// connection is announced only once the header is read; one with a
+	// malformed header, or none within FrameTimeout, is closed without
+	// events. Connections from other addresses are served directly, and
+	// disconnected with ErrProxyProtocol if they send a header. Empty (the
+	// default) means off: no header is ever parsed.
+	TrustedProxies []netip.Prefix
 }
 
 // DefaultConfig returns the configuration with every default spelled out.
@@ -146,6 +157,11 @@ func (c Config) Validate() error {
 	if c.ManualUpdate && c.Inline {
 		errs = append(errs, errors.New("manual update and inline mode exclude each other"))
 	}
+	for _, p := range c.TrustedProxies {
+		if !p.IsValid() {
+			errs = append(errs, fmt.Errorf("trusted proxy prefix %v is invalid", p))
+		}
+	}
 	if err := c.Limits.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -180,3 +196,9 @@ func WithEventLoops(n int) Option { return func(c *Config) { c.EventLoops = n } 
 
 // WithLimits sets the protocol limits applied to clients' frames.
 func WithLimits(l proto.Limits) Option { return func(c *Config) { c.Limits = l } }
+
+// WithTrustedProxies turns the PROXY protocol on for connections from the
+// given prefixes; see Config.TrustedProxies.
+func WithTrustedProxies(prefixes ...netip.Prefix) Option {
+	return func(c *Config) { c.TrustedProxies = prefixes }
+}

@@ -87,15 +87,11 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	gc.SetContext(c)
 	s.stats.connsTotal.Add(1)
 	c.loop.conns.add(c)
-	s.log.Debug("simpleserver: client connected", "client", c.id, "addr", c.addr.String())
-	if s.cfg.Inline {
-		c.loop.scope.begin()
-		s.reg.add(c)
-		s.fireConnection(c)
-		s.endLoopScope(c.loop)
-	} else {
-		s.queue.pushOne(event{kind: evOpen, c: c})
+	if s.proxyOnOpen(c) {
+		return nil, gnet.None // announced once its PROXY header is read (proxy.go)
 	}
+	s.log.Debug("simpleserver: client connected", "client", c.id, "addr", c.addr.String())
+	s.announce(c)
 	return nil, gnet.None
 }
 
@@ -105,6 +101,10 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	c, _ := gc.Context().(*Client)
 	if c == nil {
 		return gnet.None // refused at admission
+	}
+	if c.proxy == proxyAwait {
+		h.closeUnannounced(c, err)
+		return gnet.None
 	}
 	c.mu.Lock()
 	c.closed = true
@@ -152,6 +152,11 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	c.lastRecv.Store(now)
 	if c.pingSent.Load() != 0 {
 		c.pingSent.Store(0)
+	}
+	if c.proxy != proxyDone {
+		if action, ok := h.proxyHeader(gc, c); !ok {
+			return action
+		}
 	}
 	if s.cfg.Inline {
 		l.scope.begin()
