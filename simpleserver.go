@@ -89,6 +89,7 @@ var (
 	ErrServerFull     = engine.ErrServerFull
 	ErrServerShutdown = engine.ErrServerShutdown
 	ErrListenerPanic  = engine.ErrListenerPanic
+	ErrProxyProtocol  = engine.ErrProxyProtocol
 
 	ErrServerClosed = engine.ErrServerClosed
 	ErrNotStarted   = engine.ErrNotStarted
@@ -146,4 +147,6 @@ var (
 	// WithLimits sets the protocol limits for clients' frames (a Limits;
 	// zero fields keep their defaults).
 	WithLimits = engine.WithLimits
+	// WithTrustedProxies turns the PROXY protocol on for those prefixes.
+	WithTrustedProxies = engine.WithTrustedProxies
 )
