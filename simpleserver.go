@@ -83,7 +83,6 @@ var (
 	ErrPeerClosed     = engine.ErrPeerClosed
 	ErrKicked         = engine.ErrKicked
 	ErrSlowConsumer   = engine.ErrSlowConsumer
-	ErrInboundFlood   = engine.ErrInboundFlood
 	ErrIdleTimeout    = engine.ErrIdleTimeout
 	ErrFrameTimeout   = engine.ErrFrameTimeout
 	ErrServerFull     = engine.ErrServerFull

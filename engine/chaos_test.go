@@ -275,8 +275,6 @@ func chaosReason(r error) string {
 		return "shutdown"
 	case errors.Is(r, ErrServerFull):
 		return "full"
-	case errors.Is(r, ErrInboundFlood):
-		return "flood"
 	}
 	return "other"
 }

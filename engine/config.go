@@ -17,8 +17,9 @@ const (
 	DefaultTickRate           = 120              // OnUpdate calls per second
 	DefaultMaxConnections     = 50_000           // concurrent clients
 	DefaultMaxOutboundBytes   = 4 << 20          // queued to one client
-	DefaultMaxPendingMessages = 4096             // decoded, not yet handled, per client
-	DefaultMaxPendingBytes    = 8 << 20          // decoded, not yet handled, per client
+	DefaultMaxPendingMessages = 1024             // decoded, not yet handled, per client
+	DefaultMaxPendingBytes    = 1 << 20          // decoded, not yet handled, per client
+	DefaultMaxQueuedBytes     = 4 << 20          // decoded, not yet handled, all clients
 	DefaultPingInterval       = 15 * time.Second // silence before the server PINGs
 	DefaultPingTimeout        = 15 * time.Second // then silence before disconnecting
 	DefaultFrameTimeout       = 15 * time.Second // to finish a started frame
@@ -67,12 +68,20 @@ type Config struct {
 	// MaxOutboundBytes caps the bytes queued to one client; a client over it
 	// is disconnected with ErrSlowConsumer (default 4 MiB).
 	MaxOutboundBytes int
-	// MaxPendingMessages and MaxPendingBytes cap what one client has sent
-	// that listeners have not handled yet; over either, it is disconnected
-	// with ErrInboundFlood (defaults 4096 messages, 8 MiB). Inline mode has
-	// no queue, so they do not apply there.
+	// MaxPendingMessages and MaxPendingBytes are the high-water marks of
+	// what one client has sent that listeners have not handled yet (defaults
+	// 4096 messages, 4 MiB of payload). A client at either mark is not read
+	// until the dispatcher has brought it under half of both: its event loop
+	// waits, so TCP slows the sender down. Nobody is disconnected for it.
+	// One client holds at most its marks plus one frame.
 	MaxPendingMessages int
 	MaxPendingBytes    int
+	// MaxQueuedBytes caps what all clients together have queued for the
+	// listeners, each message counted as its payload plus 128 bytes (default
+	// 32 MiB). At the cap every event loop that receives a MESSAGE waits
+	// until the queue is under half of it. Inline mode has no queue: a loop
+	// runs the listeners before it reads again, so none of these apply.
+	MaxQueuedBytes int
 
 	// PingInterval is how long a client may stay silent before the server
 	// sends it a PING (default 15 s). PingTimeout is how long after that PING
@@ -106,6 +115,7 @@ func DefaultConfig() Config {
 		MaxOutboundBytes:   DefaultMaxOutboundBytes,
 		MaxPendingMessages: DefaultMaxPendingMessages,
 		MaxPendingBytes:    DefaultMaxPendingBytes,
+		MaxQueuedBytes:     DefaultMaxQueuedBytes,
 		PingInterval:       DefaultPingInterval,
 		PingTimeout:        DefaultPingTimeout,
 		FrameTimeout:       DefaultFrameTimeout,
@@ -132,6 +142,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MaxOutboundBytes, d.MaxOutboundBytes)
 	setInt(&c.MaxPendingMessages, d.MaxPendingMessages)
 	setInt(&c.MaxPendingBytes, d.MaxPendingBytes)
+	setInt(&c.MaxQueuedBytes, d.MaxQueuedBytes)
 	setDur(&c.PingInterval, d.PingInterval)
 	setDur(&c.PingTimeout, d.PingTimeout)
 	setDur(&c.FrameTimeout, d.FrameTimeout)

@@ -86,11 +86,19 @@ var msgPool = sync.Pool{New: func() any { return new(proto.Message) }}
 func (s *Server) dispatchPending(update bool) {
 	s.logic.begin()
 	batch := s.queue.take(s.spare)
+	var charge int64
 	for i := range batch {
+		if ev := &batch[i]; ev.kind == evMessage {
+			charge += int64(len(ev.buf.B)) + queueOverhead
+		}
 		s.dispatch(&batch[i])
 		batch[i] = event{}
 	}
 	s.spare = batch[:0]
+	if charge != 0 {
+		s.queued.Add(-charge)
+	}
+	s.wakeWaiters()
 	if update {
 		s.fireUpdate()
 	}

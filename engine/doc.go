@@ -38,6 +38,27 @@
 // never blocking: a client whose queue passes Config.MaxOutboundBytes is
 // disconnected as a slow consumer instead.
 //
+// # Backpressure
+//
+// A client that sends faster than the listeners handle is slowed down, not
+// disconnected. In the default and manual modes, once a client has
+// Config.MaxPendingMessages messages or MaxPendingBytes bytes received and
+// not yet handled (its high-water marks), or all clients together have
+// Config.MaxQueuedBytes queued, the event loop reading it hands over what
+// it decoded and waits until the logic goroutine has brought the client
+// under half its marks and the queue under half its cap. gnet cannot pause
+// one connection, so the loop pauses: it reads none of its sockets
+// meanwhile, the kernel's receive windows fill, and TCP slows every sender
+// on that loop. The one logic goroutine is the bottleneck anyway; the
+// per-client marks keep one client from filling the whole queue. What the
+// server holds for its senders is thus capped per client (the marks plus
+// one frame) and in total (MaxQueuedBytes plus one frame per loop). While a
+// loop waits its clients' heartbeat and frame deadlines are suspended; Stop
+// and a client's disconnect end the wait. In inline mode a loop runs the
+// listeners before it reads again, which throttles the same way with no
+// queue at all. The only flood that disconnects is a client that does not
+// read what it is sent: the outbound cap, ErrSlowConsumer.
+//
 // # Message lifetime
 //
 // The *proto.Message given to OnMessage is valid only until the listener

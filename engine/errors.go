@@ -35,9 +35,6 @@ var (
 	// ErrSlowConsumer: more than Config.MaxOutboundBytes were queued to the
 	// client; it was not reading fast enough.
 	ErrSlowConsumer = errors.New("slow consumer")
-	// ErrInboundFlood: the client had more than Config.MaxPendingMessages
-	// messages or Config.MaxPendingBytes bytes decoded but not yet handled.
-	ErrInboundFlood = errors.New("too many pending messages")
 	// ErrIdleTimeout: the client answered nothing (not even a PONG) within
 	// Config.PingTimeout of a PING.
 	ErrIdleTimeout = errors.New("idle timeout")

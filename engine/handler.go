@@ -171,9 +171,7 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	action := h.readFrames(gc, c, l)
 	l.counters.bytesIn.Add(uint64(buffered - gc.InboundBuffered()))
 	if !s.cfg.Inline && len(l.staged) > 0 {
-		s.queue.push(l.staged)
-		clear(l.staged)
-		l.staged = l.staged[:0]
+		s.pushStaged(l)
 		// Let the dispatcher run now. gnet's loop yields only when a poll
 		// finds nothing to do; under steady load it never does, and with
 		// one P the dispatcher would wait for the 10 ms forced preemption.
@@ -256,25 +254,25 @@ func (h *handler) handlePayload(c *Client, l *loopState, payload []byte) gnet.Ac
 }
 
 // stageMessage copies a MESSAGE payload into a pooled buffer, decodes it
-// there and stages it for the dispatcher.
+// there and stages it for the dispatcher, once admit lets it (it may wait
+// for the dispatcher: see backpressure.go).
 func (h *handler) stageMessage(c *Client, l *loopState, payload []byte) gnet.Action {
 	s := h.s
-	p := c.pending.Add(pendingMsg + int64(len(payload)-1))
-	if msgs, bytes := p/pendingMsg, p%pendingMsg; s.cfg.MaxPendingMessages > 0 && msgs > int64(s.cfg.MaxPendingMessages) ||
-		s.cfg.MaxPendingBytes > 0 && bytes > int64(s.cfg.MaxPendingBytes) {
-		// The count stays raised: this client is over the limit for good.
-		return h.fail(c, ErrInboundFlood, ErrInboundFlood.Error())
+	if !s.admit(c, l) {
+		return gnet.None // c is leaving and over its marks: dropped
 	}
 	bb := s.inPool.Get()
 	bb.B = append(bb.B[:0], payload[1:]...)
 	m := msgPool.Get().(*proto.Message)
 	if err := m.Decode(bb.B, &s.cfg.Limits); err != nil {
-		c.pending.Add(-pendingMsg - int64(len(bb.B)))
 		msgPool.Put(m)
 		s.inPool.Put(bb)
 		return h.protocolError(c, err)
 	}
 	l.staged = append(l.staged, event{kind: evMessage, c: c, m: m, buf: bb})
+	l.stagedMsgs++
+	l.stagedBytes += int64(len(bb.B))
+	l.stagedCharge += int64(len(bb.B)) + queueOverhead
 	return gnet.None
 }
 

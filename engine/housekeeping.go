@@ -53,8 +53,14 @@ func (s *Server) addrUnset() bool {
 }
 
 func (s *Server) checkDeadlines(c *Client, now int64) {
+	// A loop waiting for the dispatcher reads nobody: its clients' silence
+	// proves nothing, and their clocks restart when it resumes.
+	waiting, resumed := c.loopStall()
+	if waiting {
+		return
+	}
 	if ft := s.cfg.FrameTimeout; ft > 0 {
-		if start := c.frameStart.Load(); start != 0 && now-start > int64(ft) {
+		if start := c.frameStart.Load(); start != 0 && now-max(start, resumed) > int64(ft) {
 			c.closeWith(ErrFrameTimeout, ErrFrameTimeout.Error(), false)
 			return
 		}
@@ -63,7 +69,7 @@ func (s *Server) checkDeadlines(c *Client, now int64) {
 	if pi <= 0 {
 		return
 	}
-	last := c.lastRecv.Load()
+	last := max(c.lastRecv.Load(), resumed)
 	if now-last < int64(pi) {
 		return
 	}
@@ -73,7 +79,7 @@ func (s *Server) checkDeadlines(c *Client, now int64) {
 		c.queueControl(func(b []byte) []byte { return proto.AppendPing(b, pingPayload) })
 		return
 	}
-	if pt := s.cfg.PingTimeout; pt > 0 && now-sent > int64(pt) {
+	if pt := s.cfg.PingTimeout; pt > 0 && now-max(sent, resumed) > int64(pt) {
 		c.closeWith(ErrIdleTimeout, ErrIdleTimeout.Error(), false)
 	}
 }

@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"slices"
+	"sync/atomic"
+
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/simpleserver-go/simpleserver/proto"
@@ -15,10 +18,18 @@ type loopState struct {
 
 	counters loopCounters // see stats.go
 
+	// Backpressure (see backpressure.go).
+	waitFor atomic.Pointer[Client] // the client the loop waits on, nil if none
+	resumed atomic.Int64           // unix ns the loop last stopped waiting
+	wake    chan struct{}          // 1-buffered: recheck why you wait
+
 	// Loop-only.
-	staged []event       // events decoded by the current OnTraffic
-	msg    proto.Message // reused for inline dispatch
-	scope  flushScope    // inline mode: sends made by this loop's listeners
+	staged       []event       // events decoded by the current OnTraffic
+	stagedMsgs   int64         // MESSAGEs in staged
+	stagedBytes  int64         // their payload bytes
+	stagedCharge int64         // what they add to Server.queued
+	msg          proto.Message // reused for inline dispatch
+	scope        flushScope    // inline mode: sends made by this loop's listeners
 }
 
 func (s *Server) loopFor(el gnet.EventLoop) *loopState {
@@ -26,8 +37,10 @@ func (s *Server) loopFor(el gnet.EventLoop) *loopState {
 	defer s.loopsMu.Unlock()
 	l := s.loops[el]
 	if l == nil {
-		l = &loopState{el: el, conns: clientSet{which: loopSlot}}
+		l = &loopState{el: el, conns: clientSet{which: loopSlot}, wake: make(chan struct{}, 1)}
 		s.loops[el] = l
+		list := append(slices.Clip(s.loopList()), l) // a copy: readers keep theirs
+		s.loopsList.Store(&list)
 	}
 	return l
 }
@@ -41,4 +54,13 @@ func (s *Server) allLoops() []*loopState {
 		out = append(out, l)
 	}
 	return out
+}
+
+// loopList returns the loops that have had a connection, without locking;
+// the slice is never modified.
+func (s *Server) loopList() []*loopState {
+	if p := s.loopsList.Load(); p != nil {
+		return *p
+	}
+	return nil
 }

@@ -231,6 +231,7 @@ func (c *Client) closeWith(reason error, closeReason string, drop bool) bool {
 	c.queued = true
 	c.execLocked((*closeTask)(c))
 	c.mu.Unlock()
+	c.loop.signal() // the loop may be waiting on c (backpressure.go)
 	return true
 }
 

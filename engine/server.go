@@ -70,11 +70,16 @@ type Server struct {
 
 	stats serverStats // see stats.go
 
-	loopsMu sync.Mutex
-	loops   map[gnet.EventLoop]*loopState
+	loopsMu   sync.Mutex
+	loops     map[gnet.EventLoop]*loopState
+	loopsList atomic.Pointer[[]*loopState] // the loops' values, for lock-free reads
 
 	roomsMu sync.RWMutex     // guards rooms and every membership change (room.go)
 	rooms   map[string]*Room // the rooms that have members
+
+	// Backpressure (see backpressure.go).
+	queued  atomic.Int64 // charge of the MESSAGEs queued and not yet dispatched
+	waiters atomic.Int32 // loops waiting for the dispatcher
 }
 
 const (

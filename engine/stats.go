@@ -25,7 +25,6 @@ const (
 	ReasonPeerClosed
 	ReasonKicked
 	ReasonSlowConsumer
-	ReasonInboundFlood
 	ReasonIdleTimeout
 	ReasonFrameTimeout
 	ReasonProtocolError
@@ -38,7 +37,7 @@ const (
 )
 
 var reasonNames = [NumDisconnectReasons]string{
-	"peer_gone", "peer_closed", "kicked", "slow_consumer", "inbound_flood",
+	"peer_gone", "peer_closed", "kicked", "slow_consumer",
 	"idle_timeout", "frame_timeout", "protocol_error", "listener_panic",
 	"server_shutdown", "proxy_protocol", "other",
 }
@@ -63,8 +62,6 @@ func ReasonOf(err error) DisconnectReason {
 		return ReasonKicked
 	case errors.Is(err, ErrSlowConsumer):
 		return ReasonSlowConsumer
-	case errors.Is(err, ErrInboundFlood):
-		return ReasonInboundFlood
 	case errors.Is(err, ErrIdleTimeout):
 		return ReasonIdleTimeout
 	case errors.Is(err, ErrFrameTimeout):

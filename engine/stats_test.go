@@ -19,7 +19,6 @@ func TestReasonOf(t *testing.T) {
 		{&PeerCloseError{Reason: "bye"}, ReasonPeerClosed},
 		{&KickError{Reason: "x"}, ReasonKicked},
 		{ErrSlowConsumer, ReasonSlowConsumer},
-		{ErrInboundFlood, ReasonInboundFlood},
 		{ErrIdleTimeout, ReasonIdleTimeout},
 		{ErrFrameTimeout, ReasonFrameTimeout},
 		{&proto.ProtocolError{}, ReasonProtocolError},

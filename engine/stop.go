@@ -52,6 +52,7 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.state = stateStopping
 	s.mu.Unlock()
 	s.draining.Store(true)
+	s.wakeAllLoops() // a loop waiting for the dispatcher must serve Stop
 	s.log.Debug("simpleserver: stopping", "clients", s.numConns.Load())
 
 	for _, l := range s.allLoops() {
