@@ -454,11 +454,20 @@ func TestPipelineManyAndBystander(t *testing.T) {
 	p50, p99 := rtts[len(rtts)/2], rtts[len(rtts)*99/100]
 	t.Logf("%d×%d echoes in %v (%.0f/s); bystander %d round trips, p50 %v, p99 %v, max %v; heap base %d KiB, peak %d KiB",
 		clients, n, el.Round(time.Millisecond), float64(clients*n)/el.Seconds(), len(rtts), p50, p99, rtts[len(rtts)-1], base>>10, peak>>10)
-	// The bound holds on a loaded 2-core CI machine under -race: what one
-	// round trip can wait for is the dispatch of the queue (MaxQueuedBytes)
-	// plus one read per loop.
-	if p99 > 2*time.Second {
-		t.Errorf("bystander p99 %v, above 2s", p99)
+	// A round trip waits for the dispatch of what is queued ahead of it
+	// (at most MaxQueuedBytes) and for its loop's turn; here it also waits
+	// for the CPU, shared with the 100 goroutines of the load in this very
+	// process, and under -race all of it is ~10x slower. The bounds hold on
+	// a loaded 2-core CI machine; the measured values are in the log.
+	limit := 2 * time.Second
+	if raceOn {
+		limit = 10 * time.Second
+	}
+	if p99 > limit {
+		t.Errorf("bystander p99 %v, above %v", p99, limit)
+	}
+	if len(rtts) < 3 {
+		t.Errorf("bystander completed only %d round trips", len(rtts))
 	}
 	if peak > base+128<<20 {
 		t.Errorf("heap grew by %d KiB, above 128 MiB", (peak-base)>>10)

@@ -18,8 +18,8 @@ const (
 	DefaultMaxConnections     = 50_000           // concurrent clients
 	DefaultMaxOutboundBytes   = 4 << 20          // queued to one client
 	DefaultMaxPendingMessages = 1024             // decoded, not yet handled, per client
-	DefaultMaxPendingBytes    = 1 << 20          // decoded, not yet handled, per client
-	DefaultMaxQueuedBytes     = 4 << 20          // decoded, not yet handled, all clients
+	DefaultMaxPendingBytes    = 256 << 10        // decoded, not yet handled, per client
+	DefaultMaxQueuedBytes     = 1 << 20          // decoded, not yet handled, all clients
 	DefaultPingInterval       = 15 * time.Second // silence before the server PINGs
 	DefaultPingTimeout        = 15 * time.Second // then silence before disconnecting
 	DefaultFrameTimeout       = 15 * time.Second // to finish a started frame
@@ -70,7 +70,7 @@ type Config struct {
 	MaxOutboundBytes int
 	// MaxPendingMessages and MaxPendingBytes are the high-water marks of
 	// what one client has sent that listeners have not handled yet (defaults
-	// 4096 messages, 4 MiB of payload). A client at either mark is not read
+	// 1024 messages, 256 KiB of payload). A client at either mark is not read
 	// until the dispatcher has brought it under half of both: its event loop
 	// waits, so TCP slows the sender down. Nobody is disconnected for it.
 	// One client holds at most its marks plus one frame.
@@ -78,7 +78,7 @@ type Config struct {
 	MaxPendingBytes    int
 	// MaxQueuedBytes caps what all clients together have queued for the
 	// listeners, each message counted as its payload plus 128 bytes (default
-	// 32 MiB). At the cap every event loop that receives a MESSAGE waits
+	// 1 MiB). At the cap every event loop that receives a MESSAGE waits
 	// until the queue is under half of it. Inline mode has no queue: a loop
 	// runs the listeners before it reads again, so none of these apply.
 	MaxQueuedBytes int

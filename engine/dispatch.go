@@ -81,6 +81,10 @@ func (q *eventQueue) take(spare []event) []event {
 // Server.inPool.
 var msgPool = sync.Pool{New: func() any { return new(proto.Message) }}
 
+// wakeEvery is how many events the dispatcher handles between two looks
+// at the loops waiting for it (backpressure.go).
+const wakeEvery = 256
+
 // dispatchPending runs one cycle: every queued event, then OnUpdate if
 // update is set, all in one flush scope. Callers hold s.dispatchMu.
 func (s *Server) dispatchPending(update bool) {
@@ -93,6 +97,13 @@ func (s *Server) dispatchPending(update bool) {
 		}
 		s.dispatch(&batch[i])
 		batch[i] = event{}
+		if i%wakeEvery == wakeEvery-1 {
+			// Release as we go, so that waiting loops resume (at half
+			// their marks) while the rest of the batch is dispatched.
+			s.queued.Add(-charge)
+			charge = 0
+			s.wakeWaiters()
+		}
 	}
 	s.spare = batch[:0]
 	if charge != 0 {
