@@ -3,6 +3,7 @@ module github.com/simpleserver-go/simpleserver
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/panjf2000/gnet/v2 v2.9.7
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3

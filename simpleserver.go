@@ -148,4 +148,16 @@ var (
 	WithLimits = engine.WithLimits
 	// WithTrustedProxies turns the PROXY protocol on for those prefixes.
 	WithTrustedProxies = engine.WithTrustedProxies
+	// WithWebSocket accepts WebSocket clients on /ws of the same port.
+	WithWebSocket = engine.WithWebSocket
+	// WithHTTPPage serves a small static page to plain HTTP GETs of a path.
+	WithHTTPPage = engine.WithHTTPPage
+	// AnyOrigin is a WebSocketConfig.CheckOrigin allowing every origin.
+	AnyOrigin = engine.AnyOrigin
 )
+
+// WebSocketConfig configures WebSocket clients; see engine.WebSocketConfig.
+type WebSocketConfig = engine.WebSocketConfig
+
+// HTTPPage is a static response to plain HTTP GETs; see engine.HTTPPage.
+type HTTPPage = engine.HTTPPage

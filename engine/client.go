@@ -50,9 +50,10 @@ type Client struct {
 
 	rooms *clientRooms // nil until the first Join (room.go)
 
-	rejected bool   // loop-only: refused at admission, produces no events
-	proxy    uint8  // loop-only: PROXY protocol state (proxy.go)
-	slots    [2]int // indexes in the registry and the loop's set (clientSet)
+	tr        transport // the codec (transport.go); set under mu
+	announced bool      // loop-only: OnConnection is due or done
+	proxy     uint8     // loop-only: PROXY protocol state (proxy.go)
+	slots     [2]int    // indexes in the registry and the loop's set (clientSet)
 }
 
 // pendingMsg is one message in Client.pending, which counts decoded
@@ -86,7 +87,7 @@ func (c *Client) Send(m *proto.Message) error {
 		return ErrClientClosed
 	}
 	var err error
-	if c.pend, err = proto.AppendFrame(c.pend, m); err != nil {
+	if c.pend, err = c.tr.appendMessage(c.pend, m); err != nil {
 		c.mu.Unlock()
 		return err
 	}
@@ -102,7 +103,7 @@ func (c *Client) SendPrepared(pm *PreparedMessage) error {
 		c.mu.Unlock()
 		return ErrClientClosed
 	}
-	c.pend = append(c.pend, pm.frame...)
+	c.pend = c.tr.appendFrame(c.pend, &pm.frame)
 	c.srv.stats.msgsOut.Add(1)
 	return c.queueLocked()
 }

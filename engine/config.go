@@ -24,6 +24,7 @@ const (
 	DefaultPingTimeout        = 15 * time.Second // then silence before disconnecting
 	DefaultFrameTimeout       = 15 * time.Second // to finish a started frame
 	DefaultReadBufferCap      = 64 << 10         // bytes per event-loop read
+	DefaultDetectTimeout      = 200 * time.Millisecond
 )
 
 // Config holds every setting of a Server. Zero fields mean their defaults,
@@ -90,7 +91,8 @@ type Config struct {
 	PingInterval time.Duration
 	PingTimeout  time.Duration
 	// FrameTimeout is how long a client may take to complete a frame it has
-	// started sending; over it: ErrFrameTimeout (default 15 s).
+	// started sending; over it: ErrFrameTimeout (default 15 s). It also
+	// bounds an HTTP request head (WebSocket upgrade) being sent.
 	FrameTimeout time.Duration
 
 	// TrustedProxies turns the PROXY protocol (v1 and v2) on: a connection
@@ -102,6 +104,18 @@ type Config struct {
 	// disconnected with ErrProxyProtocol if they send a header. Empty (the
 	// default) means off: no header is ever parsed.
 	TrustedProxies []netip.Prefix
+
+	// WebSocket accepts WebSocket clients on the same port and loops; it is
+	// off by default (see WebSocketConfig for why).
+	WebSocket WebSocketConfig
+	// HTTPPages answers plain HTTP GETs on the same port with small static
+	// responses, by path (say "/" for a browser client's page); see HTTPPage.
+	HTTPPages map[string]HTTPPage
+	// DetectTimeout: with WebSocket or HTTPPages on, a connection becomes a
+	// client when its first bytes show what it speaks; one that sends
+	// nothing for DetectTimeout is then taken for a protocol v1 client
+	// (default 200 ms). Without either, every connection is v1 at once.
+	DetectTimeout time.Duration
 }
 
 // DefaultConfig returns the configuration with every default spelled out.
@@ -146,6 +160,8 @@ func (c Config) withDefaults() Config {
 	setDur(&c.PingInterval, d.PingInterval)
 	setDur(&c.PingTimeout, d.PingTimeout)
 	setDur(&c.FrameTimeout, d.FrameTimeout)
+	setDur(&c.DetectTimeout, DefaultDetectTimeout)
+	c.WebSocket = c.WebSocket.withDefaults()
 	c.Limits = c.Limits.WithDefaults()
 	return c
 }
@@ -176,6 +192,7 @@ func (c Config) Validate() error {
 	if err := c.Limits.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.WebSocket.validate(c.HTTPPages)...)
 	if len(errs) == 0 {
 		return nil
 	}

@@ -59,6 +59,9 @@ var (
 type PeerCloseError struct {
 	// Reason is the text the client put in its CLOSE frame.
 	Reason string
+	// Code is a WebSocket client's close status code (1005 when its close
+	// frame had none); 0 for protocol v1 clients.
+	Code int
 }
 
 // Error returns "client sent CLOSE: <reason>".

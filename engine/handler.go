@@ -82,17 +82,52 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		addr:  gc.RemoteAddr(),
 		loop:  s.loopFor(gc.EventLoop()),
 		slots: [2]int{-1, -1},
+		tr:    v1,
 	}
 	c.lastRecv.Store(time.Now().UnixNano())
 	gc.SetContext(c)
 	s.stats.connsTotal.Add(1)
 	c.loop.conns.add(c)
-	if s.proxyOnOpen(c) {
-		return nil, gnet.None // announced once its PROXY header is read (proxy.go)
+	if s.detecting() {
+		// It becomes a client once its first bytes say what it speaks.
+		c.tr = undetermined{}
 	}
-	s.log.Debug("simpleserver: client connected", "client", c.id, "addr", c.addr.String())
-	s.announce(c)
+	if s.proxyOnOpen(c) {
+		return nil, gnet.None // its transport waits for its PROXY header (proxy.go)
+	}
+	if s.detecting() {
+		s.awaitFirstBytes(c)
+		return nil, gnet.None
+	}
+	s.announce(c, false)
 	return nil, gnet.None
+}
+
+// announce makes c a client: it joins the registry and OnConnection fires.
+// It runs on c's loop, inside OnTraffic's flush scope when inTraffic is
+// set. A connection that is never announced (an HTTP request, one closed
+// while silent or waiting for its PROXY header) produces no events.
+func (s *Server) announce(c *Client, inTraffic bool) {
+	l := c.loop
+	if c.announced {
+		return
+	}
+	c.announced = true
+	s.log.Debug("simpleserver: client connected", "client", c.id, "addr", c.addr.String())
+	switch {
+	case s.cfg.Inline && inTraffic: // OnTraffic's scope is open
+		s.reg.add(c)
+		s.fireConnection(c)
+	case s.cfg.Inline:
+		l.scope.begin()
+		s.reg.add(c)
+		s.fireConnection(c)
+		s.endLoopScope(l)
+	case inTraffic: // before the messages this OnTraffic stages
+		l.staged = append(l.staged, event{kind: evOpen, c: c})
+	default:
+		s.queue.pushOne(event{kind: evOpen, c: c})
+	}
 }
 
 // OnClose marks the client closed (no more direct writes) and announces it.
@@ -102,7 +137,7 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if c == nil {
 		return gnet.None // refused at admission
 	}
-	if c.proxy == proxyAwait {
+	if !c.announced {
 		h.closeUnannounced(c, err)
 		return gnet.None
 	}
@@ -111,7 +146,11 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	c.setReasonLocked(peerReason(err))
 	reason := c.reason
 	c.pend, c.spare = nil, nil
+	tr := c.tr
 	c.mu.Unlock()
+	if r, ok := tr.(releaser); ok {
+		r.release()
+	}
 	c.loop.conns.remove(c)
 	s.numConns.Add(-1)
 	s.countDisconnect(reason)
@@ -168,7 +207,7 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 		}
 	}
 	buffered := gc.InboundBuffered()
-	action := h.readFrames(gc, c, l)
+	action := c.tr.read(h, gc, c, l)
 	l.counters.bytesIn.Add(uint64(buffered - gc.InboundBuffered()))
 	if !s.cfg.Inline && len(l.staged) > 0 {
 		s.pushStaged(l)
@@ -193,36 +232,6 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	return action
 }
 
-// readFrames handles every complete frame buffered on gc.
-func (h *handler) readFrames(gc gnet.Conn, c *Client, l *loopState) gnet.Action {
-	s := h.s
-	maxFrame := s.cfg.Limits.MaxFrameSize
-	for {
-		buffered := gc.InboundBuffered()
-		if buffered < proto.LengthSize {
-			return gnet.None
-		}
-		head, _ := gc.Peek(proto.LengthSize)
-		size, err := proto.FrameSize(head, maxFrame)
-		if err != nil {
-			return h.protocolError(c, err)
-		}
-		if buffered < size {
-			return gnet.None
-		}
-		frame, err := gc.Peek(size)
-		if err != nil {
-			return gnet.None
-		}
-		action := h.handlePayload(c, l, frame[proto.LengthSize:])
-		_, _ = gc.Discard(size)
-		c.frameStart.Store(0)
-		if action != gnet.None {
-			return action
-		}
-	}
-}
-
 // handlePayload handles one frame. payload dies with the callback.
 func (h *handler) handlePayload(c *Client, l *loopState, payload []byte) gnet.Action {
 	s := h.s
@@ -243,7 +252,7 @@ func (h *handler) handlePayload(c *Client, l *loopState, payload []byte) gnet.Ac
 	}
 	switch kind {
 	case proto.KindPing:
-		c.queueControl(func(b []byte) []byte { return proto.AppendPong(b, rest) })
+		c.queueControl(func(b []byte) []byte { return c.tr.appendPong(b, rest) })
 	case proto.KindClose:
 		c.mu.Lock()
 		c.setReasonLocked(&PeerCloseError{Reason: string(rest)})
@@ -290,7 +299,7 @@ func (h *handler) fail(c *Client, reason error, closeReason string) gnet.Action 
 	if !c.closing && !c.closed {
 		c.closing = true
 		c.setReasonLocked(reason)
-		c.pend = proto.AppendClose(c.pend, closeReason)
+		c.pend = c.tr.appendClose(c.pend, reason, closeReason)
 	}
 	c.mu.Unlock()
 	c.flushOnLoop()

@@ -2,8 +2,6 @@ package engine
 
 import (
 	"time"
-
-	"github.com/simpleserver-go/simpleserver/proto"
 )
 
 // Heartbeats, idle and frame timeouts are enforced by one sweep over every
@@ -76,7 +74,7 @@ func (s *Server) checkDeadlines(c *Client, now int64) {
 	sent := c.pingSent.Load()
 	if sent == 0 {
 		c.pingSent.Store(now)
-		c.queueControl(func(b []byte) []byte { return proto.AppendPing(b, pingPayload) })
+		c.queueControl(func(b []byte) []byte { return c.tr.appendPing(b, pingPayload) })
 		return
 	}
 	if pt := s.cfg.PingTimeout; pt > 0 && now-max(sent, resumed) > int64(pt) {

@@ -4,8 +4,6 @@ import (
 	"context"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/simpleserver-go/simpleserver/proto"
 )
 
 // How bytes leave the server.
@@ -227,7 +225,7 @@ func (c *Client) closeWith(reason error, closeReason string, drop bool) bool {
 	if drop {
 		c.pend = c.pend[:0]
 	}
-	c.pend = proto.AppendClose(c.pend, closeReason)
+	c.pend = c.tr.appendClose(c.pend, reason, closeReason)
 	c.queued = true
 	c.execLocked((*closeTask)(c))
 	c.mu.Unlock()

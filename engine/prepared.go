@@ -6,7 +6,7 @@ import "github.com/simpleserver-go/simpleserver/proto"
 // clients without encoding it again (like gorilla/websocket's). It is
 // immutable and safe for concurrent use.
 type PreparedMessage struct {
-	frame []byte
+	frame outFrame
 }
 
 // NewPreparedMessage encodes m. Later changes to m do not affect it.
@@ -15,8 +15,10 @@ func NewPreparedMessage(m *proto.Message) (*PreparedMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &PreparedMessage{frame: frame}, nil
+	pm := &PreparedMessage{frame: outFrame{v1: frame}}
+	pm.frame.prepare()
+	return pm, nil
 }
 
 // Size returns the encoded frame's size in bytes.
-func (pm *PreparedMessage) Size() int { return len(pm.frame) }
+func (pm *PreparedMessage) Size() int { return len(pm.frame.v1) }

@@ -63,18 +63,6 @@ func (s *Server) proxyOnOpen(c *Client) (wait bool) {
 	return false
 }
 
-// announce makes c known to listeners: OnConnection, and the registry.
-func (s *Server) announce(c *Client) {
-	if s.cfg.Inline {
-		c.loop.scope.begin()
-		s.reg.add(c)
-		s.fireConnection(c)
-		s.endLoopScope(c.loop)
-	} else {
-		s.queue.pushOne(event{kind: evOpen, c: c})
-	}
-}
-
 // proxyHeader handles the start of the stream while c.proxy is not
 // proxyDone. It reports ok when the rest of OnTraffic should proceed;
 // otherwise OnTraffic returns action.
@@ -109,8 +97,12 @@ func (h *handler) proxyHeader(gc gnet.Conn, c *Client) (action gnet.Action, ok b
 	}
 	c.proxy = proxyDone
 	c.frameStart.Store(0)
-	s.log.Debug("simpleserver: client connected", "client", c.id, "addr", c.addr.String(), "proxy", gc.RemoteAddr().String())
-	s.announce(c)
+	s.log.Debug("simpleserver: PROXY header read", "client", c.id, "addr", c.addr.String(), "proxy", gc.RemoteAddr().String())
+	if s.detecting() {
+		s.awaitFirstBytes(c) // what follows says which transport
+	} else {
+		s.announce(c, false)
+	}
 	return gnet.None, true
 }
 
@@ -121,7 +113,9 @@ func (h *handler) proxyReject(c *Client, detail string) gnet.Action {
 	return h.fail(c, err, err.Error())
 }
 
-// closeUnannounced is OnClose for a client listeners never heard of.
+// closeUnannounced is OnClose for a connection listeners never heard of:
+// one refused for its PROXY header, an HTTP request, or one still silent
+// (or waiting for its header) when Stop began.
 func (h *handler) closeUnannounced(c *Client, err error) {
 	s := h.s
 	c.mu.Lock()
@@ -129,9 +123,15 @@ func (h *handler) closeUnannounced(c *Client, err error) {
 	c.setReasonLocked(peerReason(err))
 	reason := c.reason
 	c.pend, c.spare = nil, nil
+	tr := c.tr
 	c.mu.Unlock()
+	if r, ok := tr.(releaser); ok {
+		r.release()
+	}
 	c.loop.conns.remove(c)
 	s.numConns.Add(-1)
-	s.stats.refused.Add(1)
-	s.log.Debug("simpleserver: connection closed before its PROXY header", "client", c.id, "addr", c.addr.String(), "reason", reason.Error())
+	if c.proxy == proxyAwait {
+		s.stats.refused.Add(1)
+	}
+	s.log.Debug("simpleserver: connection closed before it was a client", "client", c.id, "addr", c.addr.String(), "reason", reason.Error())
 }

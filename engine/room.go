@@ -243,14 +243,12 @@ func (r *Room) Broadcast(m *proto.Message, exclusions ...*Client) error {
 	if s.draining.Load() {
 		return ErrServerClosed
 	}
-	bb := s.outPool.Get()
-	var err error
-	if bb.B, err = proto.AppendFrame(bb.B[:0], m); err != nil {
-		s.outPool.Put(bb)
+	f, err := s.encodeShared(m)
+	if err != nil {
 		return err
 	}
-	r.fanout(bb.B, exclusions)
-	s.outPool.Put(bb)
+	r.fanout(f, exclusions)
+	s.releaseShared(f)
 	return nil
 }
 
@@ -259,11 +257,11 @@ func (r *Room) BroadcastPrepared(pm *PreparedMessage, exclusions ...*Client) err
 	if r.srv.draining.Load() {
 		return ErrServerClosed
 	}
-	r.fanout(pm.frame, exclusions)
+	r.fanout(&pm.frame, exclusions)
 	return nil
 }
 
-func (r *Room) fanout(frame []byte, exclusions []*Client) {
+func (r *Room) fanout(frame *outFrame, exclusions []*Client) {
 	b := getFanBatch()
 	r.withMembers(func(members []*Client) { b.add(frame, members, exclusions) })
 	r.srv.finishFanout(b)

@@ -80,6 +80,8 @@ type Server struct {
 	// Backpressure (see backpressure.go).
 	queued  atomic.Int64 // charge of the MESSAGEs queued and not yet dispatched
 	waiters atomic.Int32 // loops waiting for the dispatcher
+
+	silent silentConns // connections that have sent nothing yet (detect.go)
 }
 
 const (
@@ -308,7 +310,7 @@ func (s *Server) BroadcastPrepared(pm *PreparedMessage, exclusions ...*Client) e
 	if s.draining.Load() {
 		return ErrServerClosed
 	}
-	s.fanout(pm.frame, nil, exclusions, true)
+	s.fanout(&pm.frame, nil, exclusions, true)
 	return nil
 }
 
@@ -316,20 +318,18 @@ func (s *Server) fanoutMessage(m *proto.Message, targets, exclusions []*Client, 
 	if s.draining.Load() {
 		return ErrServerClosed
 	}
-	bb := s.outPool.Get()
-	var err error
-	if bb.B, err = proto.AppendFrame(bb.B[:0], m); err != nil {
-		s.outPool.Put(bb)
+	f, err := s.encodeShared(m)
+	if err != nil {
 		return err
 	}
-	s.fanout(bb.B, targets, exclusions, all)
-	s.outPool.Put(bb)
+	s.fanout(f, targets, exclusions, all)
+	s.releaseShared(f)
 	return nil
 }
 
 // fanout appends frame to each target's queue, then flushes them together:
 // in the current flush scope when one is active, else right here.
-func (s *Server) fanout(frame []byte, targets, exclusions []*Client, all bool) {
+func (s *Server) fanout(frame *outFrame, targets, exclusions []*Client, all bool) {
 	b := getFanBatch()
 	if all {
 		s.reg.mu.RLock()
@@ -353,7 +353,7 @@ var fanBatchPool = sync.Pool{New: func() any { return &fanBatch{list: make([]*Cl
 func getFanBatch() *fanBatch { return fanBatchPool.Get().(*fanBatch) }
 
 // add queues frame to each of targets but the exclusions.
-func (b *fanBatch) add(frame []byte, targets, exclusions []*Client) {
+func (b *fanBatch) add(frame *outFrame, targets, exclusions []*Client) {
 next:
 	for _, c := range targets {
 		for _, x := range exclusions {
@@ -389,13 +389,13 @@ func (s *Server) finishFanout(b *fanBatch) {
 
 // appendShared queues a fan-out frame and reports whether c newly needs a
 // flush (the caller batches those).
-func (c *Client) appendShared(frame []byte) bool {
+func (c *Client) appendShared(frame *outFrame) bool {
 	c.mu.Lock()
 	if c.closing || c.closed {
 		c.mu.Unlock()
 		return false
 	}
-	c.pend = append(c.pend, frame...)
+	c.pend = c.tr.appendFrame(c.pend, frame)
 	needFlush, _ := c.settleLocked()
 	return needFlush
 }

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/simpleserver-go/simpleserver/proto"
 )
 
 // Stop shuts the server down gracefully (like net/http's Shutdown): it
@@ -109,7 +107,7 @@ func (c *Client) beginShutdown() {
 	}
 	c.closing = true
 	c.setReasonLocked(ErrServerShutdown)
-	c.pend = proto.AppendClose(c.pend, ErrServerShutdown.Error())
+	c.pend = c.tr.appendClose(c.pend, ErrServerShutdown, ErrServerShutdown.Error())
 	if c.queued {
 		c.mu.Unlock()
 		return
@@ -186,6 +184,7 @@ func (s *Server) watchEngine() {
 // finish stops dispatching, dispatches the events still queued (the last
 // OnDisconnects) and marks the server stopped.
 func (s *Server) finish() {
+	s.silent.stop()
 	close(s.stopDispatch)
 	<-s.dispatcherDone
 	s.dispatchMu.Lock()

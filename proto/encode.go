@@ -15,16 +15,39 @@ const MaxHeaderNameLen = 255
 // is empty or longer than MaxHeaderNameLen, or the frame would exceed
 // MaxFrameSizeLimit.
 func AppendFrame(dst []byte, m *Message) ([]byte, error) {
+	size, err := m.encodable()
+	if err != nil {
+		return dst, err
+	}
+	dst = binary.BigEndian.AppendUint32(dst, uint32(size))
+	return m.appendPayload(dst), nil
+}
+
+// AppendPayload appends m's MESSAGE payload (kind byte, headers, body)
+// without the length prefix: for transports that frame payloads themselves
+// (WebSocket). It fails as AppendFrame does; m.PayloadSize() is its size.
+func AppendPayload(dst []byte, m *Message) ([]byte, error) {
+	if _, err := m.encodable(); err != nil {
+		return dst, err
+	}
+	return m.appendPayload(dst), nil
+}
+
+// encodable checks m's header names and size and returns its payload size.
+func (m *Message) encodable() (int, error) {
 	for _, h := range m.hdrs {
 		if h.name.n == 0 || h.name.n > MaxHeaderNameLen {
-			return dst, protoErr(ErrBadHeaderName, "name length "+strconv.Itoa(int(h.name.n))+" not in 1.."+strconv.Itoa(MaxHeaderNameLen))
+			return 0, protoErr(ErrBadHeaderName, "name length "+strconv.Itoa(int(h.name.n))+" not in 1.."+strconv.Itoa(MaxHeaderNameLen))
 		}
 	}
 	size := m.PayloadSize()
 	if size > MaxFrameSizeLimit {
-		return dst, protoErr(ErrFrameTooLarge, "payload "+strconv.Itoa(size)+" > "+strconv.Itoa(MaxFrameSizeLimit))
+		return 0, protoErr(ErrFrameTooLarge, "payload "+strconv.Itoa(size)+" > "+strconv.Itoa(MaxFrameSizeLimit))
 	}
-	dst = binary.BigEndian.AppendUint32(dst, uint32(size))
+	return size, nil
+}
+
+func (m *Message) appendPayload(dst []byte) []byte {
 	dst = append(dst, byte(KindMessage))
 	dst = binary.AppendUvarint(dst, uint64(len(m.hdrs)))
 	for _, h := range m.hdrs {
@@ -33,7 +56,7 @@ func AppendFrame(dst []byte, m *Message) ([]byte, error) {
 		dst = binary.AppendUvarint(dst, uint64(h.value.n))
 		dst = append(dst, m.bytes(h.value)...)
 	}
-	return append(dst, m.body...), nil
+	return append(dst, m.body...)
 }
 
 // AppendRawFrame appends a headerless MESSAGE frame whose body is body: how

@@ -31,7 +31,8 @@ func main() {
 	flag.Parse()
 	host, port := splitAddr(*addr)
 
-	server := simpleserver.NewServer(host, port, simpleserver.WithVerbose(*verbose))
+	// WebSocket on: browsers join the same room at ws://<addr>/ws.
+	server := simpleserver.NewServer(host, port, simpleserver.WithVerbose(*verbose), simpleserver.WithWebSocket(true))
 
 	// All listeners run on one goroutine, so the room needs no lock.
 	out := simpleserver.NewMessage()

@@ -23,7 +23,9 @@ func main() {
 	flag.Parse()
 	host, port := splitAddr(*addr)
 
-	server := simpleserver.NewServer(host, port, simpleserver.WithVerbose(*verbose))
+	// WebSocket on: browsers connect to ws://<addr>/ws (binary messages
+	// are v1 payloads, text messages arrive as headerless messages).
+	server := simpleserver.NewServer(host, port, simpleserver.WithVerbose(*verbose), simpleserver.WithWebSocket(true))
 	server.OnMessage.AddListener(func(c *simpleserver.Client, m *simpleserver.NetworkMessage) {
 		// m is valid until this listener returns; Send encodes it at once.
 		if err := c.Send(m); err != nil {

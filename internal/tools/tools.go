@@ -5,6 +5,7 @@
 package tools
 
 import (
+	_ "github.com/coder/websocket"
 	_ "github.com/panjf2000/gnet/v2"
 	_ "github.com/valyala/bytebufferpool"
 	_ "go.uber.org/goleak"

@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"strconv"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"github.com/simpleserver-go/simpleserver/engine/wsproto"
+	"github.com/simpleserver-go/simpleserver/proto"
+)
+
+// httpRequest is the transport of a connection whose first byte was 'G':
+// it waits for the whole request head (capped by
+// WebSocketConfig.MaxRequestBytes, timed by Config.FrameTimeout as any
+// started frame), then upgrades the connection to WebSocket, serves an
+// HTTPPage, or answers an error status, and closes. Until it upgrades, the
+// connection is no client and nothing is sent to it but the response.
+type httpRequest struct{}
+
+func newHTTPTransport(*Server) transport { return httpRequest{} }
+
+// read parses the request head once it is complete and answers it.
+func (httpRequest) read(h *handler, gc gnet.Conn, c *Client, l *loopState) gnet.Action {
+	s := h.s
+	ws := &s.cfg.WebSocket
+	buffered := gc.InboundBuffered()
+	b, err := gc.Peek(min(buffered, ws.MaxRequestBytes))
+	if err != nil {
+		return gnet.None
+	}
+	req, n, err := wsproto.ParseRequest(b, ws.MaxRequestBytes)
+	switch {
+	case err == wsproto.ErrRequestTooLarge:
+		return h.httpAnswer(c, 431, "request head over "+strconv.Itoa(ws.MaxRequestBytes)+" bytes")
+	case err != nil:
+		return h.httpAnswer(c, 400, "malformed request")
+	case n == 0:
+		return gnet.None // the rest of the head is still on its way
+	}
+	if !req.IsUpgrade() && (!ws.Enabled || req.Path != ws.Path) {
+		if page, ok := s.cfg.HTTPPages[req.Path]; ok && req.Method == "GET" {
+			c.queueRaw(wsproto.AppendResponse(nil, 200, page.ContentType, page.Body))
+			return gnet.Close
+		}
+		if req.Method != "GET" {
+			return h.httpAnswer(c, 405, "method not allowed")
+		}
+		return h.httpAnswer(c, 404, "not found")
+	}
+	if !ws.Enabled || req.Path != ws.Path {
+		return h.httpAnswer(c, 404, "no WebSocket endpoint at "+req.Path)
+	}
+	if status, why := req.CheckUpgrade(); status != 0 {
+		return h.httpAnswer(c, status, why)
+	}
+	check := ws.CheckOrigin
+	if check == nil {
+		check = sameHost
+	}
+	if !check(req.Origin, req.Host) {
+		return h.httpAnswer(c, 403, "origin not allowed")
+	}
+	sub := ""
+	for _, p := range req.Protocols {
+		if p == ws.Subprotocol {
+			sub = p
+		}
+	}
+	// The 101 goes through the client's queue, so that sends made as soon
+	// as it is a client follow it in order.
+	c.mu.Lock()
+	c.tr = &wsTransport{}
+	c.pend = wsproto.AppendUpgradeResponse(c.pend, req.Key, sub)
+	c.mu.Unlock()
+	c.flushOnLoop()
+	_, _ = gc.Discard(n)
+	c.frameStart.Store(0)
+	s.log.Debug("simpleserver: websocket upgrade", "client", c.id, "addr", c.addr.String(), "subprotocol", sub)
+	h.s.announce(c, true)
+	return c.tr.read(h, gc, c, l) // frames sent right behind the request
+}
+
+// httpAnswer answers a request with an error status and closes.
+func (h *handler) httpAnswer(c *Client, status int, why string) gnet.Action {
+	h.s.log.Debug("simpleserver: http request refused", "addr", c.addr.String(), "status", status, "why", why)
+	var extra []string
+	switch status {
+	case 426:
+		extra = append(extra, "Sec-WebSocket-Version: 13", "Upgrade: websocket")
+	case 405:
+		extra = append(extra, "Allow: GET")
+	}
+	c.queueRaw(wsproto.AppendResponse(nil, status, "text/plain; charset=utf-8", []byte(why+"\n"), extra...))
+	return gnet.Close
+}
+
+// queueRaw writes b to the connection through its queue, on its loop.
+func (c *Client) queueRaw(b []byte) {
+	c.mu.Lock()
+	c.pend = append(c.pend, b...)
+	c.mu.Unlock()
+	c.flushOnLoop()
+}
+
+// Nothing but the response is sent before the upgrade.
+func (httpRequest) appendMessage(dst []byte, _ *proto.Message) ([]byte, error) { return dst, nil }
+func (httpRequest) appendFrame(dst []byte, _ *outFrame) []byte                 { return dst }
+func (httpRequest) appendPing(dst, _ []byte) []byte                            { return dst }
+func (httpRequest) appendPong(dst, _ []byte) []byte                            { return dst }
+func (httpRequest) appendClose(dst []byte, _ error, _ string) []byte           { return dst }
