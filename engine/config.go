@@ -24,7 +24,6 @@ const (
 	DefaultPingTimeout        = 15 * time.Second // then silence before disconnecting
 	DefaultFrameTimeout       = 15 * time.Second // to finish a started frame
 	DefaultReadBufferCap      = 64 << 10         // bytes per event-loop read
-	DefaultDetectTimeout      = 200 * time.Millisecond
 )
 
 // Config holds every setting of a Server. Zero fields mean their defaults,
@@ -112,9 +111,13 @@ type Config struct {
 	// responses, by path (say "/" for a browser client's page); see HTTPPage.
 	HTTPPages map[string]HTTPPage
 	// DetectTimeout: with WebSocket or HTTPPages on, a connection becomes a
-	// client when its first bytes show what it speaks; one that sends
-	// nothing for DetectTimeout is then taken for a protocol v1 client
-	// (default 200 ms). Without either, every connection is v1 at once.
+	// client when its first byte shows what it speaks, so a protocol v1
+	// client should speak first (docs/PROTOCOL.md; the Go client does). A
+	// connection that stays silent is dropped, with no events, by the idle
+	// timeout (PingInterval + PingTimeout). A positive DetectTimeout takes
+	// one silent that long for a v1 client instead; off by default, since
+	// browsers open sockets ahead of use and send their GET seconds later,
+	// and such a socket taken for v1 breaks the page load.
 	DetectTimeout time.Duration
 }
 
@@ -160,7 +163,6 @@ func (c Config) withDefaults() Config {
 	setDur(&c.PingInterval, d.PingInterval)
 	setDur(&c.PingTimeout, d.PingTimeout)
 	setDur(&c.FrameTimeout, d.FrameTimeout)
-	setDur(&c.DetectTimeout, DefaultDetectTimeout)
 	c.WebSocket = c.WebSocket.withDefaults()
 	c.Limits = c.Limits.WithDefaults()
 	return c

@@ -8,10 +8,11 @@ import (
 
 // Connections that have sent nothing yet. With WebSocket or HTTP pages on,
 // a connection becomes a client when its first bytes show what it speaks
-// (transport.go). One that stays silent for Config.DetectTimeout, such as
-// a protocol v1 client that waits for the server to speak, is then taken
-// for v1. One timer per server watches them all, armed only while some
-// wait; the list holds only connections younger than DetectTimeout.
+// (transport.go). With Config.DetectTimeout set, one that stays silent
+// that long, such as a protocol v1 client that waits for the server to
+// speak, is then taken for v1. One timer per server watches them all,
+// armed only while some wait; the list holds only connections younger
+// than DetectTimeout.
 type silentConns struct {
 	mu      sync.Mutex
 	waiting []*Client
@@ -21,6 +22,9 @@ type silentConns struct {
 
 // awaitFirstBytes starts watching c, just opened.
 func (s *Server) awaitFirstBytes(c *Client) {
+	if s.cfg.DetectTimeout <= 0 {
+		return // it waits for its first byte, or the idle timeout
+	}
 	d := &s.silent
 	d.mu.Lock()
 	d.waiting = append(d.waiting, c)

@@ -9,7 +9,8 @@ import (
 	"github.com/simpleserver-go/simpleserver/proto"
 )
 
-// httpRequest is the transport of a connection whose first byte was 'G':
+// httpRequest is the transport of a connection that began like an HTTP
+// request (a capital letter: GET, HEAD, ...):
 // it waits for the whole request head (capped by
 // WebSocketConfig.MaxRequestBytes, timed by Config.FrameTimeout as any
 // started frame), then upgrades the connection to WebSocket, serves an
@@ -38,11 +39,15 @@ func (httpRequest) read(h *handler, gc gnet.Conn, c *Client, l *loopState) gnet.
 		return gnet.None // the rest of the head is still on its way
 	}
 	if !req.IsUpgrade() && (!ws.Enabled || req.Path != ws.Path) {
-		if page, ok := s.cfg.HTTPPages[req.Path]; ok && req.Method == "GET" {
-			c.queueRaw(wsproto.AppendResponse(nil, 200, page.ContentType, page.Body))
+		if page, ok := s.cfg.HTTPPages[req.Path]; ok && (req.Method == "GET" || req.Method == "HEAD") {
+			resp := wsproto.AppendResponse(nil, 200, page.ContentType, page.Body)
+			if req.Method == "HEAD" {
+				resp = resp[:len(resp)-len(page.Body)]
+			}
+			c.queueRaw(resp)
 			return gnet.Close
 		}
-		if req.Method != "GET" {
+		if req.Method != "GET" && req.Method != "HEAD" {
 			return h.httpAnswer(c, 405, "method not allowed")
 		}
 		return h.httpAnswer(c, 404, "not found")
@@ -88,7 +93,7 @@ func (h *handler) httpAnswer(c *Client, status int, why string) gnet.Action {
 	case 426:
 		extra = append(extra, "Sec-WebSocket-Version: 13", "Upgrade: websocket")
 	case 405:
-		extra = append(extra, "Allow: GET")
+		extra = append(extra, "Allow: GET, HEAD")
 	}
 	c.queueRaw(wsproto.AppendResponse(nil, status, "text/plain; charset=utf-8", []byte(why+"\n"), extra...))
 	return gnet.Close

@@ -56,14 +56,16 @@ type outFrame struct {
 }
 
 // detect picks the transport of a connection from the first byte it sent.
-// A v1 frame starts with 0x00 (its length is far below 16 MiB) and an HTTP
-// request with "GET"; a new transport adds its case here. Anything else is
-// taken for v1, whose length check then refuses it as it always did.
+// A v1 frame starts with 0x00 (its length is far below 16 MiB; no v1 frame
+// can start above 0x40) and an HTTP request with its method's capital
+// letter (GET, HEAD, ...); a new transport adds its case here. Anything
+// else is taken for v1, whose length check then refuses it as it always
+// did.
 func (s *Server) detect(first byte) transport {
 	switch {
 	case first == 0x00:
 		return v1
-	case first == 'G' && s.httpEnabled():
+	case first >= 'A' && first <= 'Z' && s.httpEnabled():
 		return newHTTPTransport(s)
 	}
 	return v1

@@ -20,11 +20,11 @@ const (
 // v1 over WebSocket") says what travels in the frames.
 //
 // It is off by default: with it on, a connection becomes a client only
-// once its first bytes show what it speaks (an HTTP request for a page must
-// not), so a protocol v1 client that connects and waits silently is
-// announced Config.DetectTimeout late; a server for native clients only
-// should not pay that, nor answer HTTP at all. Turn it on with Enabled (or
-// WithWebSocket); the examples do.
+// once its first byte shows what it speaks (an HTTP request for a page must
+// not), so a protocol v1 client must speak first (the Go client does; see
+// Config.DetectTimeout for silent ones); a server for native clients only
+// keeps today's behaviour, and answers no HTTP at all. Turn it on with
+// Enabled (or WithWebSocket); the examples do.
 type WebSocketConfig struct {
 	// Enabled accepts WebSocket upgrades on Path.
 	Enabled bool

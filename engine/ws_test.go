@@ -188,3 +188,45 @@ func TestMixedFanout(t *testing.T) {
 		}
 	}
 }
+
+// TestDetectWaitsForFirstByte: by default a connection stays undecided
+// until its first byte, however late: a browser's preconnected socket that
+// sends its GET later is still served, and a silent connection is no
+// client (no events).
+func TestDetectWaitsForFirstByte(t *testing.T) {
+	page := []byte("page")
+	s := startServer(t, append(wsOpts(), WithHTTPPage("/", "text/plain", page))...)
+	ev := hzRecord(s)
+	run(t, s)
+	conn, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// A v1 client that speaks proves the server is up and detecting; the
+	// preconnected socket, silent meanwhile, must not have become a client.
+	talker := dial(t, s)
+	talker.write(hzControl(proto.KindPong, nil))
+	ev.nextConn(t)
+	time.Sleep(300 * time.Millisecond) // a preconnected socket's idle time: what is tested
+	if conns, _ := ev.counts(); conns != 1 {
+		t.Fatalf("%d clients, want 1 (the silent socket is no client)", conns)
+	}
+	c := &wsRaw{t: t, Conn: conn, r: bufio.NewReader(conn)}
+	c.write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	resp := c.response()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !bytes.Equal(body, page) {
+		t.Errorf("late GET: %d %q", resp.StatusCode, body)
+	}
+	head, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer head.Close()
+	hc := &wsRaw{t: t, Conn: head, r: bufio.NewReader(head)}
+	hc.write([]byte("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	if resp, err := http.ReadResponse(hc.r, &http.Request{Method: "HEAD"}); err != nil || resp.StatusCode != 200 || resp.ContentLength != int64(len(page)) {
+		t.Errorf("HEAD: %v %v", resp, err)
+	}
+}
