@@ -89,6 +89,7 @@ var (
 	ErrServerShutdown = engine.ErrServerShutdown
 	ErrListenerPanic  = engine.ErrListenerPanic
 	ErrProxyProtocol  = engine.ErrProxyProtocol
+	ErrBrokerPublish  = engine.ErrBrokerPublish
 
 	ErrServerClosed = engine.ErrServerClosed
 	ErrNotStarted   = engine.ErrNotStarted
@@ -154,6 +155,10 @@ var (
 	WithHTTPPage = engine.WithHTTPPage
 	// AnyOrigin is a WebSocketConfig.CheckOrigin allowing every origin.
 	AnyOrigin = engine.AnyOrigin
+	// WithBroker joins the server to a cluster (see broker/natsbroker).
+	WithBroker = engine.WithBroker
+	// WithNodeID sets the server's node ID in a cluster.
+	WithNodeID = engine.WithNodeID
 )
 
 // WebSocketConfig configures WebSocket clients; see engine.WebSocketConfig.

@@ -119,6 +119,16 @@ type Config struct {
 	// browsers open sockets ahead of use and send their GET seconds later,
 	// and such a socket taken for v1 breaks the page load.
 	DetectTimeout time.Duration
+
+	// Broker joins this server to a cluster (see broker.go and
+	// broker/natsbroker): broadcasts and room broadcasts then reach the
+	// clients of every server on the broker. Nil (the default): one node.
+	Broker Broker
+	// NodeID identifies this server in a cluster, 1..MaxNodeID; it is the
+	// top bits of every client ID, which makes client IDs unique across
+	// the cluster. 0 means a random one when Broker is set (give nodes
+	// explicit IDs to rule out a collision), and none otherwise.
+	NodeID uint32
 }
 
 // DefaultConfig returns the configuration with every default spelled out.
@@ -186,6 +196,9 @@ func (c Config) Validate() error {
 	if c.ManualUpdate && c.Inline {
 		errs = append(errs, errors.New("manual update and inline mode exclude each other"))
 	}
+	if c.NodeID > MaxNodeID {
+		errs = append(errs, fmt.Errorf("node ID %d out of range 0..%d", c.NodeID, MaxNodeID))
+	}
 	for _, p := range c.TrustedProxies {
 		if !p.IsValid() {
 			errs = append(errs, fmt.Errorf("trusted proxy prefix %v is invalid", p))
@@ -232,3 +245,9 @@ func WithLimits(l proto.Limits) Option { return func(c *Config) { c.Limits = l }
 func WithTrustedProxies(prefixes ...netip.Prefix) Option {
 	return func(c *Config) { c.TrustedProxies = prefixes }
 }
+
+// WithBroker joins the server to a cluster through b; see Config.Broker.
+func WithBroker(b Broker) Option { return func(c *Config) { c.Broker = b } }
+
+// WithNodeID sets the server's node ID in a cluster; see Config.NodeID.
+func WithNodeID(id uint32) Option { return func(c *Config) { c.NodeID = id } }

@@ -139,6 +139,7 @@ func (r *Room) Join(c *Client) error {
 		}
 		s.rooms[r.name] = r
 		cur = r
+		s.roomInterest(r.name, true) // cluster: receive the room's broadcasts (broker.go)
 	}
 	if c.rooms == nil {
 		c.rooms = &clientRooms{}
@@ -248,8 +249,9 @@ func (r *Room) Broadcast(m *proto.Message, exclusions ...*Client) error {
 		return err
 	}
 	r.fanout(f, exclusions)
+	err = s.publish(r.name, f.v1, exclusions, nil)
 	s.releaseShared(f)
-	return nil
+	return err
 }
 
 // BroadcastPrepared is Broadcast for a PreparedMessage.
@@ -258,7 +260,7 @@ func (r *Room) BroadcastPrepared(pm *PreparedMessage, exclusions ...*Client) err
 		return ErrServerClosed
 	}
 	r.fanout(&pm.frame, exclusions)
-	return nil
+	return r.srv.publish(r.name, pm.frame.v1, exclusions, nil)
 }
 
 func (r *Room) fanout(frame *outFrame, exclusions []*Client) {
@@ -296,6 +298,7 @@ func (cr *clientRooms) remove(k int) {
 		r.live = false
 		r.members, r.slots = nil, nil
 		delete(r.srv.rooms, r.name)
+		r.srv.roomInterest(r.name, false)
 	}
 	r.mu.Unlock()
 	// The client's side: move its last room into the hole.

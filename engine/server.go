@@ -68,7 +68,8 @@ type Server struct {
 	// listenerShut: Stop has shut the listener; gnet's accept errors follow.
 	listenerShut atomic.Bool
 
-	stats serverStats // see stats.go
+	stats  serverStats // see stats.go
+	nodeID uint32      // see broker.go
 
 	loopsMu   sync.Mutex
 	loops     map[gnet.EventLoop]*loopState
@@ -123,6 +124,7 @@ func newServer(cfg Config) *Server {
 		loops: make(map[gnet.EventLoop]*loopState),
 		done:  make(chan struct{}),
 	}
+	s.initNode()
 	s.log = cfg.Logger
 	if s.log == nil {
 		level := slog.LevelWarn
@@ -158,6 +160,13 @@ func (s *Server) StartAsync() error {
 	defer close(s.startDone) // Stop waits for it
 	s.mu.Unlock()
 
+	if err := s.openBroker(); err != nil {
+		s.mu.Lock()
+		s.state = stateStopped
+		s.mu.Unlock()
+		close(s.done)
+		return err
+	}
 	addr := "tcp://" + net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
 	go func() {
 		err := gnet.Run(&handler{s: s}, addr,
@@ -177,6 +186,7 @@ func (s *Server) StartAsync() error {
 	}()
 	if err := <-s.bootCh; err != nil {
 		<-s.ranOut
+		s.closeBroker()
 		s.mu.Lock()
 		s.state = stateStopped
 		s.mu.Unlock()
@@ -311,7 +321,7 @@ func (s *Server) BroadcastPrepared(pm *PreparedMessage, exclusions ...*Client) e
 		return ErrServerClosed
 	}
 	s.fanout(&pm.frame, nil, exclusions, true)
-	return nil
+	return s.publish("", pm.frame.v1, exclusions, nil)
 }
 
 func (s *Server) fanoutMessage(m *proto.Message, targets, exclusions []*Client, all bool) error {
@@ -323,8 +333,11 @@ func (s *Server) fanoutMessage(m *proto.Message, targets, exclusions []*Client, 
 		return err
 	}
 	s.fanout(f, targets, exclusions, all)
+	if all {
+		err = s.publish("", f.v1, exclusions, nil)
+	}
 	s.releaseShared(f)
-	return nil
+	return err
 }
 
 // fanout appends frame to each target's queue, then flushes them together:

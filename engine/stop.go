@@ -198,6 +198,7 @@ func (s *Server) finish() {
 		s.dispatchPending(false)
 	}
 	s.dispatchMu.Unlock()
+	s.closeBroker()
 	s.mu.Lock()
 	s.state = stateStopped
 	s.mu.Unlock()

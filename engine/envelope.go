@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// The envelope is what one node publishes to the others for a broadcast:
+//
+//	version   1 byte  (envelopeVersion)
+//	origin    4 bytes big-endian node ID
+//	lane      1 byte  (0 for now: reliable)
+//	nexcl     uvarint, then nexcl excluded client IDs, 8 bytes big-endian each
+//	roomlen   uvarint, then the room name ("" for Server.Broadcast)
+//	frame     the rest: the encoded v1 frame, as sent to clients
+//
+// A binary envelope rather than broker headers: NATS headers cost a map
+// per message. The frame is encoded once by the publishing node and fanned
+// out as is by every receiving node.
+
+const envelopeVersion = 1
+
+var errEnvelope = errors.New("simpleserver: malformed broker envelope")
+
+type envelope struct {
+	origin uint32
+	lane   uint8
+	exclB  []byte // nexcl*8 bytes of IDs
+	nexcl  int
+	room   string
+	frame  []byte
+}
+
+func (e *envelope) excl(i int) uint64 { return binary.BigEndian.Uint64(e.exclB[8*i:]) }
+
+func appendEnvelope(b []byte, origin uint32, room string, frame []byte, exclusions []*Client, exclIDs []uint64) []byte {
+	b = append(b, envelopeVersion)
+	b = binary.BigEndian.AppendUint32(b, origin)
+	b = append(b, 0)
+	b = binary.AppendUvarint(b, uint64(len(exclusions)+len(exclIDs)))
+	for _, c := range exclusions {
+		b = binary.BigEndian.AppendUint64(b, c.id)
+	}
+	for _, id := range exclIDs {
+		b = binary.BigEndian.AppendUint64(b, id)
+	}
+	b = binary.AppendUvarint(b, uint64(len(room)))
+	b = append(b, room...)
+	return append(b, frame...)
+}
+
+func parseEnvelope(b []byte) (envelope, error) {
+	var e envelope
+	if len(b) < 6 || b[0] != envelopeVersion {
+		return e, errEnvelope
+	}
+	e.origin = binary.BigEndian.Uint32(b[1:5])
+	e.lane = b[5]
+	b = b[6:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k)/8 {
+		return e, errEnvelope
+	}
+	b = b[k:]
+	e.nexcl = int(n)
+	e.exclB, b = b[:8*n], b[8*n:]
+	n, k = binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return e, errEnvelope
+	}
+	e.room = string(b[k : k+int(n)])
+	e.frame = b[k+int(n):]
+	if len(e.frame) < 5 {
+		return e, errEnvelope
+	}
+	return e, nil
+}
