@@ -1,6 +1,7 @@
 // Command chat is a chat room: every message a client sends goes to every
 // OTHER connected client, with a "from" header naming the sender. Connect
-// with examples/chat-client. With -metrics it serves Prometheus metrics.
+// with examples/chat-client, or open http://127.0.0.1:8080/ in a browser:
+// the same port serves the page (page.go) and its WebSocket. With -metrics it serves Prometheus metrics.
 //
 //	go run ./examples/chat -addr 127.0.0.1:8080 -metrics 127.0.0.1:9100
 package main
@@ -31,8 +32,9 @@ func main() {
 	flag.Parse()
 	host, port := splitAddr(*addr)
 
-	// WebSocket on: browsers join the same room at ws://<addr>/ws.
-	server := simpleserver.NewServer(host, port, simpleserver.WithVerbose(*verbose), simpleserver.WithWebSocket(true))
+	// WebSocket on, and the browser page at /: browsers join the same room
+	// (page.go).
+	server := simpleserver.NewServer(host, port, append(pageOptions(), simpleserver.WithVerbose(*verbose))...)
 
 	// All listeners run on one goroutine, so the room needs no lock.
 	out := simpleserver.NewMessage()
@@ -58,7 +60,7 @@ func main() {
 	if err := server.StartAsync(); err != nil {
 		log.Fatal(err)
 	}
-	log.Printf("chat server listening on %v; join with: go run ./examples/chat-client -addr %v", server.Addr(), server.Addr())
+	log.Printf("chat server listening on %v; join with: go run ./examples/chat-client -addr %v, or open http://%v/ in a browser", server.Addr(), server.Addr(), server.Addr())
 	if *metricsAddr != "" {
 		serveMetrics(*metricsAddr, server)
 	}
