@@ -57,3 +57,21 @@ func summary(out string) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// nodeWithWebSocket returns node and the flags that give it a global
+// WebSocket (built in from Node 22; behind --experimental-websocket from
+// 20.10), or skips when this Node has none.
+func nodeWithWebSocket(t *testing.T) (string, []string) {
+	node := needNode(t)
+	probe := `if (typeof WebSocket !== "function") process.exit(3)`
+	if exec.Command(node, "-e", probe).Run() == nil {
+		return node, nil
+	}
+	flags := []string{"--experimental-websocket"}
+	if exec.Command(node, append(flags, "-e", probe)...).Run() == nil {
+		return node, flags
+	}
+	out, _ := exec.Command(node, "--version").Output()
+	t.Skipf("node %s has no WebSocket (needs Node 20.10+): skipping the end-to-end test", strings.TrimSpace(string(out)))
+	return "", nil
+}
