@@ -99,7 +99,7 @@ type Run struct {
 func Main(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench matrix", flag.ExitOnError)
 	var o Options
-	impls := fs.String("impls", "raw,std,simple", "servers to compare, in rep-1 order (raw, raw-perframe, std, simple, simple-inline)")
+	impls := fs.String("impls", "raw,std,simple", "servers to compare, in rep-1 order (raw, raw-perframe, std, simple, simple-inline, simple-ws, simple-ws-inline)")
 	only := fs.String("only", "", "comma-separated scenario keys to run (default all)")
 	fs.IntVar(&o.Reps, "reps", 5, "repetitions of the whole matrix")
 	fs.StringVar(&o.Out, "out", "bench/results", "directory for results.json, results.md and chart.png")
@@ -146,7 +146,9 @@ func splitList(s string) []string {
 	return out
 }
 
-// implArgs maps a matrix server name to benchserver flags.
+// implArgs maps a matrix server name to benchserver flags. The "-ws"
+// variants are SimpleServer with WebSocket on, driven by WebSocket clients
+// (wsClients).
 func implArgs(name string) ([]string, error) {
 	switch name {
 	case "raw", "std", "simple":
@@ -155,9 +157,16 @@ func implArgs(name string) ([]string, error) {
 		return []string{"-impl", "raw", "-perframe"}, nil
 	case "simple-inline":
 		return []string{"-impl", "simple", "-inline"}, nil
+	case "simple-ws":
+		return []string{"-impl", "simple", "-ws"}, nil
+	case "simple-ws-inline":
+		return []string{"-impl", "simple", "-ws", "-inline"}, nil
 	}
 	return nil, fmt.Errorf("unknown server %q", name)
 }
+
+// wsClients reports whether the load generator speaks WebSocket to impl.
+func wsClients(impl string) bool { return strings.Contains(impl, "-ws") }
 
 // Execute runs the matrix described by o, printing progress to log and the
 // table to out, and writes the result files into o.Out.
@@ -384,6 +393,9 @@ func runCell(ctx context.Context, o Options, p pin, serverBin, self, tmp string,
 	}
 	if s.Rate > 0 {
 		cargs = append(cargs, "-rate", strconv.Itoa(s.Rate))
+	}
+	if wsClients(impl) {
+		cargs = append(cargs, "-ws")
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

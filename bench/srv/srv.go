@@ -39,6 +39,8 @@ type Config struct {
 	Tick *TickRecorder
 	// MaxFrame is the largest payload accepted (0 means proto.DefaultMaxFrameSize).
 	MaxFrame int
+	// WebSocket also accepts WebSocket clients on /ws (simple only).
+	WebSocket bool
 }
 
 // MaxFrameSize returns the effective payload limit of c.

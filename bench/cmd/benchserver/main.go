@@ -1,7 +1,7 @@
 // Command benchserver runs one of the benchmark's comparison servers until
 // it receives SIGTERM or SIGINT:
 //
-//	benchserver -impl raw|std|simple -addr 127.0.0.1:9000 [-loops N] [-inline] [-perframe] [-tick HZ -tickout FILE]
+//	benchserver -impl raw|std|simple -addr 127.0.0.1:9000 [-loops N] [-inline] [-perframe] [-ws] [-tick HZ -tickout FILE]
 //
 // When it listens it prints one line to stdout,
 //
@@ -48,6 +48,7 @@ func main() {
 		tickHz   = flag.Int("tick", 0, "run a periodic update at this rate in Hz (0: none)")
 		tickOut  = flag.String("tickout", "", "write the tick interval summary as JSON to this `file` on SIGUSR2 and on exit")
 		maxFrame = flag.Int("maxframe", 0, "largest payload accepted (0: 1 MiB)")
+		ws       = flag.Bool("ws", false, "simple: also accept WebSocket clients on /ws (WithWebSocket)")
 	)
 	flag.Parse()
 	start, ok := impls[*impl]
@@ -60,7 +61,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "benchserver: RLIMIT_NOFILE clamped to the hard limit %d\n", lim)
 	}
 
-	cfg := srv.Config{Addr: *addr, Loops: *loops, Inline: *inline, PerFrame: *perFrame, TickHz: *tickHz, MaxFrame: *maxFrame}
+	cfg := srv.Config{Addr: *addr, Loops: *loops, Inline: *inline, PerFrame: *perFrame, TickHz: *tickHz, MaxFrame: *maxFrame, WebSocket: *ws}
 	if *tickHz > 0 {
 		cfg.Tick = srv.NewTickRecorder(*tickHz)
 	}

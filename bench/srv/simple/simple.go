@@ -24,8 +24,8 @@ type Server struct {
 }
 
 // Start starts SimpleServer and returns once it listens. Config.Loops sets
-// WithEventLoops, Config.Inline WithInline and Config.TickHz WithTickRate
-// (the engine's default rate when 0).
+// WithEventLoops, Config.Inline WithInline, Config.TickHz WithTickRate
+// (the engine's default rate when 0) and Config.WebSocket WithWebSocket.
 func Start(cfg srv.Config) (srv.Server, error) {
 	if err := srv.CheckLoopback(cfg.Addr); err != nil {
 		return nil, err
@@ -49,6 +49,9 @@ func Start(cfg srv.Config) (srv.Server, error) {
 	}
 	if cfg.TickHz > 0 {
 		opts = append(opts, engine.WithTickRate(cfg.TickHz))
+	}
+	if cfg.WebSocket {
+		opts = append(opts, engine.WithWebSocket(true))
 	}
 	if cfg.MaxFrame > 0 {
 		opts = append(opts, engine.WithLimits(proto.Limits{MaxFrameSize: cfg.MaxFrame}))
