@@ -92,7 +92,14 @@ func receiveBody(t *testing.T, c *simpleserver.SimpleClient, body string) *proto
 // (examples/chat-client's side) and with a second browser context. It
 // asserts on what the page shows and saves a screenshot to the test's temp
 // dir (and to $CHAT_SCREENSHOT when set).
+//
+// It is skipped with -short: a browser takes both cores of a small machine
+// for seconds, which starves the timing-sensitive tests that go test runs
+// in parallel with it. .ci/run runs it in a step of its own.
 func TestChatInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped with -short (a browser would starve the tests running beside it); .ci/run runs it alone: go test -run TestChatInBrowser ./examples")
+	}
 	chromium := findChromium(t)
 	start = time.Now()
 	port := startServer(t, "chat")

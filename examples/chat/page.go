@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"io/fs"
 	"log"
-	"time"
 
 	"github.com/simpleserver-go/simpleserver/client/js"
 	"github.com/simpleserver-go/simpleserver/engine"
@@ -16,14 +15,6 @@ import (
 //go:embed index.html
 var indexHTML []byte
 
-// browserDetectTimeout is how long a silent connection may wait before it
-// is taken for a protocol v1 client. Browsers open sockets ahead of use
-// (preconnect) and may send their GET for the page, the module or the
-// upgrade only later; with the engine's 200 ms default, one page load in a
-// few broke under load here. Go clients speak first (an empty PONG on
-// connect), so they are not delayed by it.
-const browserDetectTimeout = 5 * time.Second
-
 // pageOptions turns WebSocket on and serves the page and the JavaScript
 // client it imports (client/js, embedded) to plain HTTP GETs on the chat
 // port, so that one `go run ./examples/chat` is enough to chat from a
@@ -31,7 +22,6 @@ const browserDetectTimeout = 5 * time.Second
 func pageOptions() []engine.Option {
 	opts := []engine.Option{
 		engine.WithWebSocket(true),
-		func(c *engine.Config) { c.DetectTimeout = browserDetectTimeout },
 		engine.WithHTTPPage("/", "text/html; charset=utf-8", indexHTML),
 	}
 	for _, name := range []string{"simpleserver.js", "codec.js"} {
