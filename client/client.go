@@ -53,6 +53,8 @@ type Client struct {
 	pings   map[uint64]chan<- time.Time
 	pingSeq uint64
 
+	rs *rstate // WithReconnect only: see session.go
+
 	dlMu       sync.Mutex // serialises read-deadline changes between the reader and Close
 	draining   bool       // the reader discards input until EOF or drainUntil
 	drainUntil time.Time
@@ -67,7 +69,7 @@ func New(opts ...Option) *Client {
 			o(&cfg)
 		}
 	}
-	return &Client{
+	c := &Client{
 		cfg:   cfg,
 		msgs:  make(chan *proto.Message, cfg.queueSize),
 		ended: make(chan struct{}),
@@ -75,6 +77,10 @@ func New(opts ...Option) *Client {
 		done:  make(chan struct{}),
 		wsem:  make(chan struct{}, 1),
 	}
+	if cfg.reconnect != nil {
+		c.rs = &rstate{}
+	}
+	return c
 }
 
 // Connect connects to the server at host:port, waiting at most the dial
@@ -111,7 +117,19 @@ func (c *Client) ConnectContext(ctx context.Context, host string, port int) erro
 	c.cancelDial = cancel
 	c.mu.Unlock()
 
-	conn, err := c.cfg.dial(dctx, "tcp", addr)
+	var rd *reader
+	var conn net.Conn
+	var err error
+	if c.rs != nil {
+		c.rs.addr = addr
+		if rd, _, err = c.dialAndGreet(dctx); rd != nil {
+			conn = rd.conn
+		}
+	} else if conn, err = c.cfg.dial(dctx, "tcp", addr); err == nil {
+		rd = newReader(c, conn)
+	} else {
+		err = fmt.Errorf("client: connect to %s: %w", addr, err)
+	}
 	cancel()
 
 	c.mu.Lock()
@@ -123,18 +141,22 @@ func (c *Client) ConnectContext(ctx context.Context, host string, port int) erro
 		}
 		return ErrClosed
 	}
-	if err == nil {
+	if err == nil && c.rs == nil { // a reconnecting client greets in greet
 		if err = sayHello(conn, c.cfg.writeTimeout); err != nil {
 			conn.Close()
+			err = fmt.Errorf("client: connect to %s: %w", addr, err)
 		}
 	}
 	if err != nil {
 		c.state = stateNew
-		return fmt.Errorf("client: connect to %s: %w", addr, err)
+		return err
 	}
 	c.state = stateConnected
 	c.conn = conn
-	go c.readLoop(conn)
+	if c.rs != nil {
+		c.rs.state = StateConnected
+	}
+	go c.readLoop(rd)
 	return nil
 }
 
@@ -151,6 +173,9 @@ func (c *Client) Send(m *proto.Message) error {
 	if m == nil {
 		return ErrNilMessage
 	}
+	if c.rs != nil {
+		return c.rsSend(func(b []byte) ([]byte, error) { return proto.AppendFrame(b, m) })
+	}
 	conn, err := c.lockWriter()
 	if err != nil {
 		return err
@@ -165,6 +190,9 @@ func (c *Client) Send(m *proto.Message) error {
 // SendRaw sends b as the body of a message without headers: the server
 // decodes it as a headerless NetworkMessage. It behaves like Send.
 func (c *Client) SendRaw(b []byte) error {
+	if c.rs != nil {
+		return c.rsSend(func(q []byte) ([]byte, error) { return proto.AppendRawFrame(q, b) })
+	}
 	conn, err := c.lockWriter()
 	if err != nil {
 		return err
@@ -366,6 +394,10 @@ func (c *Client) finish(cause error) {
 // fail records cause (unless one is already recorded) and closes conn, which
 // ends the reader.
 func (c *Client) fail(conn net.Conn, cause error) {
+	if c.rs != nil {
+		conn.Close() // the reader reconnects, or records why it cannot
+		return
+	}
 	c.mu.Lock()
 	if c.err == nil {
 		c.err = cause

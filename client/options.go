@@ -49,7 +49,8 @@ type config struct {
 	queueSize    int
 	limits       proto.Limits
 	dial         DialFunc
-	err          error // the first invalid option, reported by Connect
+	reconnect    *Reconnect // nil: no reconnecting (WithReconnect)
+	err          error      // the first invalid option, reported by Connect
 }
 
 func defaultConfig() config {

@@ -36,19 +36,37 @@ type reader struct {
 
 // readLoop runs for the life of the connection: it delivers frames until
 // the connection ends, then drains what the server still sends if it should.
-func (c *Client) readLoop(conn net.Conn) {
+// With WithReconnect, a lost connection is replaced (see reconnect) and
+// delivery goes on from the new one.
+func (c *Client) readLoop(rd *reader) {
 	defer close(c.done)
-	defer conn.Close()
+	for {
+		cause, drain := rd.deliver()
+		if c.rs == nil || !retryable(cause) || rd.stopping() {
+			c.finish(cause)
+			if drain {
+				rd.drain()
+			}
+			rd.conn.Close()
+			return
+		}
+		rd.conn.Close()
+		next, err := c.reconnect(cause)
+		if next == nil {
+			c.finish(err)
+			return
+		}
+		rd = next
+	}
+}
+
+func newReader(c *Client, conn net.Conn) *reader {
 	rd := &reader{c: c, conn: conn, buf: make([]byte, initialReadBuffer)}
 	if c.cfg.kaInterval > 0 {
 		rd.lastRecv = time.Now()
 		rd.deadline = rd.lastRecv.Add(c.cfg.kaInterval)
 	}
-	cause, drain := rd.deliver()
-	c.finish(cause)
-	if drain {
-		rd.drain()
-	}
+	return rd
 }
 
 // deliver handles frames as they arrive: messages are queued, PINGs
@@ -91,6 +109,7 @@ func (rd *reader) deliver() (cause error, drain bool) {
 		if !rd.setDeadline() {
 			return ErrClosed, true // Close asked us to stop
 		}
+		rd.maybeAck()
 		rd.makeRoom()
 		n, err := rd.conn.Read(rd.buf[rd.w:])
 		if n > 0 {
@@ -130,7 +149,9 @@ func (rd *reader) keepAlive() error {
 			rd.deadline = rd.pingDeadline // woken early
 			return nil
 		}
-		rd.sayGoodbye("keep-alive timeout")
+		if c.rs == nil || !c.rs.sessOn {
+			rd.sayGoodbye("keep-alive timeout") // (a CLOSE would end the session)
+		}
 		return fmt.Errorf("%w: nothing received for %v after a PING", ErrKeepAliveTimeout, c.cfg.kaTimeout)
 	}
 	if idle := now.Sub(rd.lastRecv); idle < c.cfg.kaInterval {
@@ -185,6 +206,7 @@ func (rd *reader) handle(payload []byte) (cause error, drain, stop bool) {
 		}
 		select {
 		case c.msgs <- m:
+			rd.countReceived(len(payload))
 			return nil, false, false
 		default:
 		}
@@ -192,10 +214,17 @@ func (rd *reader) handle(payload []byte) (cause error, drain, stop bool) {
 		// pushes back on the server.
 		select {
 		case c.msgs <- m:
+			rd.countReceived(len(payload))
 			return nil, false, false
 		case <-c.stop:
 			return ErrClosed, true, true
 		}
+	}
+	if proto.Kind(payload[0]) == proto.KindAck && c.rs != nil && c.rs.sessOn {
+		if err := rd.ackReceived(payload[1:]); err != nil {
+			return rd.protocolError(err), true, true
+		}
+		return nil, false, false
 	}
 	kind, rest, err := proto.ParsePayload(payload, &rd.scratch, &c.cfg.limits)
 	if err != nil {

@@ -50,9 +50,13 @@ type Client struct {
 
 	rooms *clientRooms // nil until the first Join (room.go)
 
+	sess    *session // a session's user: its session (session.go); set before it is shared
+	carrier *session // a session's transport: the session it carries; loop-written once
+
 	tr        transport // the codec (transport.go); set under mu
 	announced bool      // loop-only: OnConnection is due or done
 	proxy     uint8     // loop-only: PROXY protocol state (proxy.go)
+	sx        uint8     // loop-only: session admission bits (session.go)
 	slots     [2]int    // indexes in the registry and the loop's set (clientSet)
 }
 
@@ -81,6 +85,10 @@ func (c *Client) String() string {
 // ErrSlowConsumer); that send returns ErrSlowConsumer, or ErrClientClosed
 // when the event loop noticed first.
 func (c *Client) Send(m *proto.Message) error {
+	if c.isUser() {
+		c.srv.stats.msgsOut.Add(1)
+		return c.sess.send(func(b []byte) ([]byte, error) { return proto.AppendFrame(b, m) })
+	}
 	c.mu.Lock()
 	if c.closing || c.closed {
 		c.mu.Unlock()
@@ -98,6 +106,10 @@ func (c *Client) Send(m *proto.Message) error {
 // SendPrepared queues a message encoded once by NewPreparedMessage: the way
 // to send one message to many clients yourself. Errors are as for Send.
 func (c *Client) SendPrepared(pm *PreparedMessage) error {
+	if c.isUser() {
+		c.srv.stats.msgsOut.Add(1)
+		return c.sess.send(func(b []byte) ([]byte, error) { return append(b, pm.frame.v1...), nil })
+	}
 	c.mu.Lock()
 	if c.closing || c.closed {
 		c.mu.Unlock()
@@ -121,6 +133,9 @@ func (c *Client) Close(reason string) error {
 
 // Closed reports whether the client is disconnected or being disconnected.
 func (c *Client) Closed() bool {
+	if c.isUser() {
+		return c.sess.closed()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.closing || c.closed

@@ -24,6 +24,8 @@ const (
 	DefaultPingTimeout        = 15 * time.Second // then silence before disconnecting
 	DefaultFrameTimeout       = 15 * time.Second // to finish a started frame
 	DefaultReadBufferCap      = 64 << 10         // bytes per event-loop read
+	DefaultSessionWindow      = 1 << 20          // bytes kept per session for replay
+	DefaultSessionHelloWait   = 500 * time.Millisecond
 )
 
 // Config holds every setting of a Server. Zero fields mean their defaults,
@@ -129,6 +131,22 @@ type Config struct {
 	// the cluster. 0 means a random one when Broker is set (give nodes
 	// explicit IDs to rule out a collision), and none otherwise.
 	NodeID uint32
+
+	// SessionGrace turns sessions on (docs/PROTOCOL.md, "Sessions"; 0, the
+	// default, leaves them off): a client that asks for one keeps its ID,
+	// Data and rooms for this long after its connection is lost, and a
+	// reconnect within it resumes with an exact replay (OnSuspend, then
+	// OnResume; OnDisconnect with ErrSessionExpired when it runs out).
+	SessionGrace time.Duration
+	// SessionWindow bounds the bytes kept per session for replay: sent and
+	// not yet confirmed by the client (default 1 MiB). Past it the session
+	// ends with ErrSessionOverflow.
+	SessionWindow int
+	// SessionHelloWait is, with sessions on, how long a new connection may
+	// take to send its first frame before it is announced (OnConnection)
+	// as a plain client: a HELLO must come first (default 500 ms; every Go
+	// client speaks first at once).
+	SessionHelloWait time.Duration
 }
 
 // DefaultConfig returns the configuration with every default spelled out.
@@ -146,6 +164,8 @@ func DefaultConfig() Config {
 		PingInterval:       DefaultPingInterval,
 		PingTimeout:        DefaultPingTimeout,
 		FrameTimeout:       DefaultFrameTimeout,
+		SessionWindow:      DefaultSessionWindow,
+		SessionHelloWait:   DefaultSessionHelloWait,
 	}
 }
 
@@ -174,6 +194,8 @@ func (c Config) withDefaults() Config {
 	setDur(&c.PingTimeout, d.PingTimeout)
 	setDur(&c.FrameTimeout, d.FrameTimeout)
 	c.WebSocket = c.WebSocket.withDefaults()
+	setInt(&c.SessionWindow, d.SessionWindow)
+	setDur(&c.SessionHelloWait, d.SessionHelloWait)
 	c.Limits = c.Limits.WithDefaults()
 	return c
 }
@@ -192,6 +214,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReadBufferCap < 0 {
 		errs = append(errs, fmt.Errorf("read buffer cap %d is negative", c.ReadBufferCap))
+	}
+	if c.SessionGrace < 0 || c.SessionWindow < 0 || c.SessionHelloWait < 0 {
+		errs = append(errs, errors.New("session settings must not be negative"))
 	}
 	if c.ManualUpdate && c.Inline {
 		errs = append(errs, errors.New("manual update and inline mode exclude each other"))
@@ -251,3 +276,9 @@ func WithBroker(b Broker) Option { return func(c *Config) { c.Broker = b } }
 
 // WithNodeID sets the server's node ID in a cluster; see Config.NodeID.
 func WithNodeID(id uint32) Option { return func(c *Config) { c.NodeID = id } }
+
+// WithSessionGrace turns sessions on: a client that asks for one may
+// reconnect within grace and resume it; see Config.SessionGrace.
+func WithSessionGrace(grace time.Duration) Option {
+	return func(c *Config) { c.SessionGrace = grace }
+}

@@ -125,7 +125,7 @@ func (s *Server) dispatch(ev *event) {
 		s.reg.add(c)
 		s.fireConnection(c)
 	case evMessage:
-		s.fireMessage(c, ev.m)
+		s.fireMessage(c.user(), ev.m)
 		c.pending.Add(-pendingMsg - int64(len(ev.buf.B)))
 		ev.m.Reset()
 		msgPool.Put(ev.m)
@@ -133,6 +133,8 @@ func (s *Server) dispatch(ev *event) {
 	case evClose:
 		s.reg.remove(c)
 		s.fireDisconnect(c, ev.reason)
+	default:
+		s.dispatchSession(ev) // session.go
 	}
 }
 

@@ -95,6 +95,9 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if s.proxyOnOpen(c) {
 		return nil, gnet.None // its transport waits for its PROXY header (proxy.go)
 	}
+	if s.sessionsOn() {
+		s.awaitHello(c) // announced at its first frame, unless a HELLO (session.go)
+	}
 	if s.detecting() {
 		s.awaitFirstBytes(c)
 		return nil, gnet.None
@@ -109,8 +112,8 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 // while silent or waiting for its PROXY header) produces no events.
 func (s *Server) announce(c *Client, inTraffic bool) {
 	l := c.loop
-	if c.announced {
-		return
+	if c.announced || c.sx&sxHelloWait != 0 {
+		return // (a session's first frame decides: session.go)
 	}
 	c.announced = true
 	s.log.Debug("simpleserver: client connected", "client", c.id, "addr", c.addr.String())
@@ -137,7 +140,13 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if c == nil {
 		return gnet.None // refused at admission
 	}
+	if c.carrier != nil {
+		h.closeUnannounced(c, err)
+		s.sessionConnClosed(c, c.reason) // a session's transport (session.go)
+		return gnet.None
+	}
 	if !c.announced {
+		c.sx = 0 // no late hello timeout
 		h.closeUnannounced(c, err)
 		return gnet.None
 	}
@@ -235,12 +244,17 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 // handlePayload handles one frame. payload dies with the callback.
 func (h *handler) handlePayload(c *Client, l *loopState, payload []byte) gnet.Action {
 	s := h.s
+	if c.sx != 0 || c.carrier != nil || len(payload) > 0 && proto.Kind(payload[0]) == proto.KindHello {
+		if action, done := h.sessionPayload(c, l, payload); done {
+			return action
+		}
+	}
 	if len(payload) > 0 && proto.Kind(payload[0]) == proto.KindMessage {
 		if s.cfg.Inline {
 			if err := l.msg.Decode(payload[1:], &s.cfg.Limits); err != nil {
 				return h.protocolError(c, err)
 			}
-			s.fireMessage(c, &l.msg)
+			s.fireMessage(c.user(), &l.msg)
 			l.msg.Reset()
 			return gnet.None
 		}

@@ -33,6 +33,9 @@ func (s *Server) sweep() time.Duration {
 	if s.addrUnset() {
 		return period
 	}
+	if s.sessionsOn() {
+		s.sweepSessions()
+	}
 	now := time.Now().UnixNano()
 	var buf []*Client
 	for _, l := range s.allLoops() {

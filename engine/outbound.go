@@ -215,6 +215,9 @@ func (t *closeTask) Run(context.Context) error {
 // after what is queued (or instead of it, when drop). It reports whether
 // this call started the close.
 func (c *Client) closeWith(reason error, closeReason string, drop bool) bool {
+	if c.isUser() {
+		return c.srv.endSession(c.sess, reason, closeReason)
+	}
 	c.mu.Lock()
 	if c.closing || c.closed {
 		c.mu.Unlock()

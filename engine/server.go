@@ -32,6 +32,14 @@ type Server struct {
 	// OnUpdate fires once per tick (TickRate times per second), or once per
 	// Update call in manual mode.
 	OnUpdate Event[func()]
+	// OnSuspend fires when a client with a session (Config.SessionGrace)
+	// loses its connection: it keeps its ID, Data and rooms, sends to it are
+	// kept for replay, and it leaves Clients() until it resumes. reason says
+	// why the connection was lost. A game may pause the player here.
+	OnSuspend Event[func(c *Client, reason error)]
+	// OnResume fires when a suspended client is back: what it missed has
+	// been replayed, in order, and it is in Clients() again.
+	OnResume Event[func(c *Client)]
 
 	cfg    Config
 	cfgErr error
@@ -74,6 +82,8 @@ type Server struct {
 	loopsMu   sync.Mutex
 	loops     map[gnet.EventLoop]*loopState
 	loopsList atomic.Pointer[[]*loopState] // the loops' values, for lock-free reads
+
+	sessions sessionTable // sessions by token, suspended ones (session.go)
 
 	roomsMu sync.RWMutex     // guards rooms and every membership change (room.go)
 	rooms   map[string]*Room // the rooms that have members
@@ -347,6 +357,10 @@ func (s *Server) fanout(frame *outFrame, targets, exclusions []*Client, all bool
 	if all {
 		s.reg.mu.RLock()
 		b.add(frame, s.reg.clients, exclusions)
+		if s.sessionsOn() {
+			sus := s.suspendedUsers(nil) // they get it on resume
+			b.add(frame, sus, exclusions)
+		}
 		s.reg.mu.RUnlock()
 	} else {
 		b.add(frame, targets, exclusions)
@@ -403,6 +417,10 @@ func (s *Server) finishFanout(b *fanBatch) {
 // appendShared queues a fan-out frame and reports whether c newly needs a
 // flush (the caller batches those).
 func (c *Client) appendShared(frame *outFrame) bool {
+	if c.isUser() {
+		c.sess.sendShared(frame.v1)
+		return false
+	}
 	c.mu.Lock()
 	if c.closing || c.closed {
 		c.mu.Unlock()

@@ -71,6 +71,7 @@ func (s *Server) Stop(ctx context.Context) error {
 			_ = s.eng.Stop(cancelled)
 		}
 		<-s.ranOut
+		s.endSuspended(ErrServerShutdown) // their OnDisconnects, before the last dispatch
 		s.finish()
 	}()
 	select {

@@ -26,6 +26,12 @@ func (k Kind) String() string {
 		return "PONG"
 	case KindClose:
 		return "CLOSE"
+	case KindHello:
+		return "HELLO"
+	case KindWelcome:
+		return "WELCOME"
+	case KindAck:
+		return "ACK"
 	}
 	return "UNKNOWN"
 }

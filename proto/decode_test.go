@@ -260,7 +260,7 @@ func TestProtocolErrorText(t *testing.T) {
 }
 
 func TestKindString(t *testing.T) {
-	for k, want := range map[Kind]string{KindMessage: "MESSAGE", KindPing: "PING", KindPong: "PONG", KindClose: "CLOSE", 4: "UNKNOWN", 0xff: "UNKNOWN"} {
+	for k, want := range map[Kind]string{KindMessage: "MESSAGE", KindPing: "PING", KindPong: "PONG", KindClose: "CLOSE", KindHello: "HELLO", KindWelcome: "WELCOME", KindAck: "ACK", 7: "UNKNOWN", 0xff: "UNKNOWN"} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", k, got, want)
 		}
