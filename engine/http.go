@@ -78,6 +78,12 @@ func (httpRequest) read(h *handler, gc gnet.Conn, c *Client, l *loopState) gnet.
 	c.pend = wsproto.AppendUpgradeResponse(c.pend, req.Key, sub)
 	c.mu.Unlock()
 	c.flushOnLoop()
+	// Drop the buffer that carried the 101 (the second of pend's pair):
+	// kept, it made an idle WebSocket client cost 1.39× a TCP one in
+	// bench idle-10k (1354 against 976 bytes); without it, 1.12×.
+	c.mu.Lock()
+	c.spare = nil
+	c.mu.Unlock()
 	_, _ = gc.Discard(n)
 	c.frameStart.Store(0)
 	s.log.Debug("simpleserver: websocket upgrade", "client", c.id, "addr", c.addr.String(), "subprotocol", sub)
