@@ -9,7 +9,8 @@ import (
 //
 //	version   1 byte  (envelopeVersion)
 //	origin    4 bytes big-endian node ID
-//	lane      1 byte  (0 for now: reliable)
+//	lane      1 byte kind (0 reliable), then its argument as a uvarint
+//	          (latest: the key; ephemeral: the TTL in ns)
 //	nexcl     uvarint, then nexcl excluded client IDs, 8 bytes big-endian each
 //	roomlen   uvarint, then the room name ("" for Server.Broadcast)
 //	frame     the rest: the encoded v1 frame, as sent to clients
@@ -25,6 +26,7 @@ var errEnvelope = errors.New("simpleserver: malformed broker envelope")
 type envelope struct {
 	origin uint32
 	lane   uint8
+	arg    uint64 // the lane's argument
 	exclB  []byte // nexcl*8 bytes of IDs
 	nexcl  int
 	room   string
@@ -36,7 +38,7 @@ func (e *envelope) excl(i int) uint64 { return binary.BigEndian.Uint64(e.exclB[8
 func appendEnvelope(b []byte, origin uint32, room string, frame []byte, exclusions []*Client, exclIDs []uint64) []byte {
 	b = append(b, envelopeVersion)
 	b = binary.BigEndian.AppendUint32(b, origin)
-	b = append(b, 0)
+	b = append(b, 0, 0) // reliable, no argument
 	b = binary.AppendUvarint(b, uint64(len(exclusions)+len(exclIDs)))
 	for _, c := range exclusions {
 		b = binary.BigEndian.AppendUint64(b, c.id)
@@ -57,6 +59,11 @@ func parseEnvelope(b []byte) (envelope, error) {
 	e.origin = binary.BigEndian.Uint32(b[1:5])
 	e.lane = b[5]
 	b = b[6:]
+	arg, k := binary.Uvarint(b)
+	if k <= 0 {
+		return e, errEnvelope
+	}
+	e.arg, b = arg, b[k:]
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > uint64(len(b)-k)/8 {
 		return e, errEnvelope

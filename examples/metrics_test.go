@@ -18,7 +18,14 @@ func runWithMetrics(t *testing.T, name string, extra ...string) (int, string) {
 	bin := build(t, name)
 	port, mport := freePort(t), freePort(t)
 	args := append([]string{"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-metrics", fmt.Sprintf("127.0.0.1:%d", mport)}, extra...)
-	cmd := exec.Command(bin, args...)
+	waitLog(t, exec.Command(bin, args...), "/metrics")
+	return port, fmt.Sprintf("http://127.0.0.1:%d/metrics", mport)
+}
+
+// waitLog starts cmd and returns once its stderr has logged a line
+// containing want; the process is killed when the test ends.
+func waitLog(t *testing.T, cmd *exec.Cmd, want string) {
+	t.Helper()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -26,13 +33,12 @@ func runWithMetrics(t *testing.T, name string, extra ...string) (int, string) {
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	sc := bufio.NewScanner(stderr)
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), "/metrics") {
+		if strings.Contains(sc.Text(), want) {
 			go func() { _, _ = io.Copy(io.Discard, stderr) }()
-			return port, fmt.Sprintf("http://127.0.0.1:%d/metrics", mport)
+			return
 		}
 	}
-	t.Fatalf("%s exited before serving metrics", name)
-	return 0, ""
+	t.Fatalf("%s exited before logging %q", cmd.Path, want)
 }
 
 // metricValue scrapes url and returns the text value of the first sample
