@@ -18,6 +18,8 @@
 package simpleserver
 
 import (
+	"time"
+
 	"github.com/simpleserver-go/simpleserver/client"
 	"github.com/simpleserver-go/simpleserver/engine"
 	"github.com/simpleserver-go/simpleserver/proto"
@@ -46,6 +48,22 @@ type Room = engine.Room
 
 // Stats is a snapshot of a server's counters; see engine.Stats.
 type Stats = engine.Stats
+
+// Lane says what happens to a send while its client is behind; see
+// engine.Lane and Reliable, Latest, Ephemeral.
+type Lane = engine.Lane
+
+// LaneStats counts what the droppable lanes dropped and replaced.
+type LaneStats = engine.LaneStats
+
+// Reliable is the default lane: queued in order, never dropped.
+var Reliable = engine.Reliable
+
+// Latest returns the lane on which a newer frame of key replaces the unsent one.
+func Latest(key uint64) Lane { return engine.Latest(key) }
+
+// Ephemeral returns the lane on which a frame not sent within ttl is dropped.
+func Ephemeral(ttl time.Duration) Lane { return engine.Ephemeral(ttl) }
 
 // SimpleClient is the client side: connect, send, read.
 type SimpleClient = client.Client

@@ -173,9 +173,9 @@ func (s *Server) deliverRemote(data []byte) {
 	f := sharedPool.Get().(*outFrame)
 	f.v1 = env.frame // the publishing node's encoding, fanned out as is
 	if env.room == "" {
-		s.fanout(f, nil, excl, true)
+		s.fanout(f, Reliable, nil, excl, true) // lanes do not cross nodes (yet)
 	} else {
-		s.Room(env.room).fanout(f, excl)
+		s.Room(env.room).fanout(f, Reliable, excl)
 	}
 	*f = outFrame{}
 	sharedPool.Put(f)
@@ -242,6 +242,6 @@ func (s *Server) BroadcastExceptIDs(m *proto.Message, ids ...uint64) error {
 			break
 		}
 	}
-	s.fanout(f, nil, local, true)
+	s.fanout(f, Reliable, nil, local, true)
 	return s.publish("", f.v1, nil, ids)
 }

@@ -49,6 +49,7 @@ type Client struct {
 	pending atomic.Int64 // see pendingMsg
 
 	rooms *clientRooms // nil until the first Join (room.go)
+	lanes *laneQueue   // nil until a droppable frame is held (lanes.go); c.mu
 
 	sess    *session // a session's user: its session (session.go); set before it is shared
 	carrier *session // a session's transport: the session it carries; loop-written once
@@ -104,7 +105,8 @@ func (c *Client) Send(m *proto.Message) error {
 }
 
 // SendPrepared queues a message encoded once by NewPreparedMessage: the way
-// to send one message to many clients yourself. Errors are as for Send.
+// to send one message to many clients yourself. It is sent on pm's lane
+// (see SendOn). Errors are as for Send.
 func (c *Client) SendPrepared(pm *PreparedMessage) error {
 	if c.isUser() {
 		c.srv.stats.msgsOut.Add(1)
@@ -115,8 +117,13 @@ func (c *Client) SendPrepared(pm *PreparedMessage) error {
 		c.mu.Unlock()
 		return ErrClientClosed
 	}
+	n0 := len(c.pend)
 	c.pend = c.tr.appendFrame(c.pend, &pm.frame)
 	c.srv.stats.msgsOut.Add(1)
+	if c.holdIfBehindLocked(n0, pm.lane) {
+		c.mu.Unlock()
+		return nil
+	}
 	return c.queueLocked()
 }
 

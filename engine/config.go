@@ -26,6 +26,9 @@ const (
 	DefaultReadBufferCap      = 64 << 10         // bytes per event-loop read
 	DefaultSessionWindow      = 1 << 20          // bytes kept per session for replay
 	DefaultSessionHelloWait   = 500 * time.Millisecond
+	DefaultMaxLatestBytes     = 256 << 10 // held on the latest lane, per client
+	DefaultMaxEphemeralBytes  = 64 << 10  // held on the ephemeral lane, per client
+	DefaultLanePollInterval   = 2 * time.Millisecond
 )
 
 // Config holds every setting of a Server. Zero fields mean their defaults,
@@ -147,6 +150,23 @@ type Config struct {
 	// as a plain client: a HELLO must come first (default 500 ms; every Go
 	// client speaks first at once).
 	SessionHelloWait time.Duration
+	// MaxLatestBytes and MaxEphemeralBytes are the per-client budgets of the
+	// droppable lanes: the bytes a client that is behind may have held on
+	// each (defaults 256 KiB and 64 KiB). Over MaxEphemeralBytes the oldest
+	// ephemeral frames are dropped; over MaxLatestBytes frames of keys not
+	// held yet are (replacing a held key is always allowed). Negative: hold
+	// nothing, drop every droppable frame sent while the client is behind.
+	MaxLatestBytes    int
+	MaxEphemeralBytes int
+	// LanePollInterval is how often the server checks whether the socket of
+	// a client with held frames has room again (default 2 ms); it bounds the
+	// latency held frames gain once the socket drains. See lanepoll.go.
+	LanePollInterval time.Duration
+	// SocketSendBuffer sets SO_SNDBUF on accepted connections (0: the
+	// kernel's default, which autotunes up to megabytes). Bytes in the
+	// kernel's buffer cannot be dropped or replaced any more, so a small
+	// buffer (16-64 KiB) keeps droppable lanes fresh for slow clients.
+	SocketSendBuffer int
 }
 
 // DefaultConfig returns the configuration with every default spelled out.
@@ -166,6 +186,9 @@ func DefaultConfig() Config {
 		FrameTimeout:       DefaultFrameTimeout,
 		SessionWindow:      DefaultSessionWindow,
 		SessionHelloWait:   DefaultSessionHelloWait,
+		MaxLatestBytes:     DefaultMaxLatestBytes,
+		MaxEphemeralBytes:  DefaultMaxEphemeralBytes,
+		LanePollInterval:   DefaultLanePollInterval,
 	}
 }
 
@@ -196,6 +219,9 @@ func (c Config) withDefaults() Config {
 	c.WebSocket = c.WebSocket.withDefaults()
 	setInt(&c.SessionWindow, d.SessionWindow)
 	setDur(&c.SessionHelloWait, d.SessionHelloWait)
+	setInt(&c.MaxLatestBytes, d.MaxLatestBytes)
+	setInt(&c.MaxEphemeralBytes, d.MaxEphemeralBytes)
+	setDur(&c.LanePollInterval, d.LanePollInterval)
 	c.Limits = c.Limits.WithDefaults()
 	return c
 }
@@ -217,6 +243,9 @@ func (c Config) Validate() error {
 	}
 	if c.SessionGrace < 0 || c.SessionWindow < 0 || c.SessionHelloWait < 0 {
 		errs = append(errs, errors.New("session settings must not be negative"))
+	}
+	if c.LanePollInterval < 0 || c.LanePollInterval > time.Second {
+		errs = append(errs, fmt.Errorf("lane poll interval %v out of range 0..1s", c.LanePollInterval))
 	}
 	if c.ManualUpdate && c.Inline {
 		errs = append(errs, errors.New("manual update and inline mode exclude each other"))

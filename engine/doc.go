@@ -38,6 +38,18 @@
 // never blocking: a client whose queue passes Config.MaxOutboundBytes is
 // disconnected as a slow consumer instead.
 //
+// Every send travels on a Lane (SendOn, BroadcastOn, MessageClientsOn,
+// Room.BroadcastOn, PreparedMessage.WithLane; the default is Reliable).
+// While the client keeps up lanes change nothing; while its socket is
+// full, frames on Latest(key) replace the unsent frame of their key and
+// frames on Ephemeral(ttl) are dropped when stale, instead of piling up
+// and getting the client kicked. See lanes.go for the design.
+//
+// # Rooms
+//
+// Server.Room(name) is a named group of clients to broadcast to, with O(1)
+// Join and Leave; see Room.
+//
 // # Backpressure
 //
 // A client that sends faster than the listeners handle is slowed down, not

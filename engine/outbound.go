@@ -179,9 +179,12 @@ func (c *Client) flushOnLoop() {
 	c.gnetOut = c.gc.OutboundBuffered()
 	c.backlog = c.gnetOut > 0
 	over := c.srv.cfg.MaxOutboundBytes > 0 && c.gnetOut+len(c.pend) > c.srv.cfg.MaxOutboundBytes
+	tail := c.lanes != nil && c.releaseLocked() // held frames, if the socket has room
 	c.mu.Unlock()
 	if over {
 		c.closeWith(ErrSlowConsumer, ErrSlowConsumer.Error(), true)
+	} else if tail {
+		c.flushOnLoop()
 	}
 }
 

@@ -7,6 +7,7 @@ import "github.com/simpleserver-go/simpleserver/proto"
 // immutable and safe for concurrent use.
 type PreparedMessage struct {
 	frame outFrame
+	lane  Lane // see WithLane
 }
 
 // NewPreparedMessage encodes m. Later changes to m do not affect it.

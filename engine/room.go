@@ -240,6 +240,11 @@ func (r *Room) withMembers(fn func([]*Client)) {
 // leaving are skipped. Like Server.Broadcast, it fails only with
 // ErrServerClosed or an encoding error.
 func (r *Room) Broadcast(m *proto.Message, exclusions ...*Client) error {
+	return r.BroadcastOn(Reliable, m, exclusions...)
+}
+
+// BroadcastOn is Broadcast on the given delivery lane (see Client.SendOn).
+func (r *Room) BroadcastOn(lane Lane, m *proto.Message, exclusions ...*Client) error {
 	s := r.srv
 	if s.draining.Load() {
 		return ErrServerClosed
@@ -248,24 +253,24 @@ func (r *Room) Broadcast(m *proto.Message, exclusions ...*Client) error {
 	if err != nil {
 		return err
 	}
-	r.fanout(f, exclusions)
+	r.fanout(f, lane, exclusions)
 	err = s.publish(r.name, f.v1, exclusions, nil)
 	s.releaseShared(f)
 	return err
 }
 
-// BroadcastPrepared is Broadcast for a PreparedMessage.
+// BroadcastPrepared is Broadcast for a PreparedMessage, sent on its lane.
 func (r *Room) BroadcastPrepared(pm *PreparedMessage, exclusions ...*Client) error {
 	if r.srv.draining.Load() {
 		return ErrServerClosed
 	}
-	r.fanout(&pm.frame, exclusions)
+	r.fanout(&pm.frame, pm.lane, exclusions)
 	return r.srv.publish(r.name, pm.frame.v1, exclusions, nil)
 }
 
-func (r *Room) fanout(frame *outFrame, exclusions []*Client) {
+func (r *Room) fanout(frame *outFrame, lane Lane, exclusions []*Client) {
 	b := getFanBatch()
-	r.withMembers(func(members []*Client) { b.add(frame, members, exclusions) })
+	r.withMembers(func(members []*Client) { b.add(frame, lane, members, exclusions) })
 	r.srv.finishFanout(b)
 }
 

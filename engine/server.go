@@ -85,6 +85,9 @@ type Server struct {
 
 	sessions sessionTable // sessions by token, suspended ones (session.go)
 
+	laneStats laneCounters // every client's droppable lanes (lanestats.go)
+	poll      lanePoller   // clients with held frames (lanepoll.go)
+
 	roomsMu sync.RWMutex     // guards rooms and every membership change (room.go)
 	rooms   map[string]*Room // the rooms that have members
 
@@ -184,6 +187,7 @@ func (s *Server) StartAsync() error {
 			gnet.WithReadBufferCap(s.cfg.ReadBufferCap),
 			gnet.WithReuseAddr(true),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithSocketSendBuffer(max(s.cfg.SocketSendBuffer, 0)),
 			gnet.WithTicker(true),
 			gnet.WithLogger(gnetLogger{s.log, &s.listenerShut}),
 		)
@@ -316,13 +320,13 @@ func (s *Server) NumClients() int { return s.reg.len() }
 // Broadcast sends m to every connected client except the exclusions. m is
 // encoded once, and it may be reused when Broadcast returns.
 func (s *Server) Broadcast(m *proto.Message, exclusions ...*Client) error {
-	return s.fanoutMessage(m, nil, exclusions, true)
+	return s.fanoutMessage(m, Reliable, nil, exclusions, true)
 }
 
 // MessageClients sends m to each of targets (the seed's message_clients).
 // m is encoded once. Targets that have left are skipped.
 func (s *Server) MessageClients(targets []*Client, m *proto.Message) error {
-	return s.fanoutMessage(m, targets, nil, false)
+	return s.fanoutMessage(m, Reliable, targets, nil, false)
 }
 
 // BroadcastPrepared is Broadcast for a PreparedMessage.
@@ -330,11 +334,11 @@ func (s *Server) BroadcastPrepared(pm *PreparedMessage, exclusions ...*Client) e
 	if s.draining.Load() {
 		return ErrServerClosed
 	}
-	s.fanout(&pm.frame, nil, exclusions, true)
+	s.fanout(&pm.frame, pm.lane, nil, exclusions, true)
 	return s.publish("", pm.frame.v1, exclusions, nil)
 }
 
-func (s *Server) fanoutMessage(m *proto.Message, targets, exclusions []*Client, all bool) error {
+func (s *Server) fanoutMessage(m *proto.Message, lane Lane, targets, exclusions []*Client, all bool) error {
 	if s.draining.Load() {
 		return ErrServerClosed
 	}
@@ -342,7 +346,7 @@ func (s *Server) fanoutMessage(m *proto.Message, targets, exclusions []*Client, 
 	if err != nil {
 		return err
 	}
-	s.fanout(f, targets, exclusions, all)
+	s.fanout(f, lane, targets, exclusions, all)
 	if all {
 		err = s.publish("", f.v1, exclusions, nil)
 	}
@@ -352,18 +356,18 @@ func (s *Server) fanoutMessage(m *proto.Message, targets, exclusions []*Client, 
 
 // fanout appends frame to each target's queue, then flushes them together:
 // in the current flush scope when one is active, else right here.
-func (s *Server) fanout(frame *outFrame, targets, exclusions []*Client, all bool) {
+func (s *Server) fanout(frame *outFrame, lane Lane, targets, exclusions []*Client, all bool) {
 	b := getFanBatch()
 	if all {
 		s.reg.mu.RLock()
-		b.add(frame, s.reg.clients, exclusions)
+		b.add(frame, lane, s.reg.clients, exclusions)
 		if s.sessionsOn() {
 			sus := s.suspendedUsers(nil) // they get it on resume
-			b.add(frame, sus, exclusions)
+			b.add(frame, lane, sus, exclusions)
 		}
 		s.reg.mu.RUnlock()
 	} else {
-		b.add(frame, targets, exclusions)
+		b.add(frame, lane, targets, exclusions)
 	}
 	s.finishFanout(b)
 }
@@ -380,7 +384,7 @@ var fanBatchPool = sync.Pool{New: func() any { return &fanBatch{list: make([]*Cl
 func getFanBatch() *fanBatch { return fanBatchPool.Get().(*fanBatch) }
 
 // add queues frame to each of targets but the exclusions.
-func (b *fanBatch) add(frame *outFrame, targets, exclusions []*Client) {
+func (b *fanBatch) add(frame *outFrame, lane Lane, targets, exclusions []*Client) {
 next:
 	for _, c := range targets {
 		for _, x := range exclusions {
@@ -389,7 +393,7 @@ next:
 			}
 		}
 		b.sent++
-		if c.appendShared(frame) {
+		if c.appendShared(frame, lane) {
 			b.list = append(b.list, c)
 		}
 	}
@@ -414,9 +418,10 @@ func (s *Server) finishFanout(b *fanBatch) {
 	fanBatchPool.Put(b)
 }
 
-// appendShared queues a fan-out frame and reports whether c newly needs a
-// flush (the caller batches those).
-func (c *Client) appendShared(frame *outFrame) bool {
+// appendShared queues a fan-out frame (or holds it, see SendOn) and reports
+// whether c newly needs a flush (the caller batches those). A session's
+// user gets every frame, whatever its lane: its replay must be exact.
+func (c *Client) appendShared(frame *outFrame, lane Lane) bool {
 	if c.isUser() {
 		c.sess.sendShared(frame.v1)
 		return false
@@ -426,7 +431,12 @@ func (c *Client) appendShared(frame *outFrame) bool {
 		c.mu.Unlock()
 		return false
 	}
+	n0 := len(c.pend)
 	c.pend = c.tr.appendFrame(c.pend, frame)
+	if c.holdIfBehindLocked(n0, lane) {
+		c.mu.Unlock()
+		return false
+	}
 	needFlush, _ := c.settleLocked()
 	return needFlush
 }
