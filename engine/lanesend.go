@@ -150,6 +150,7 @@ func (c *Client) releaseLocked() (tail bool) {
 		return false
 	}
 	q.backoff = 0
+	c.loop.counters.bytesOut.Add(uint64(n))
 	done, off := 0, 0
 	for ; done < ne+nl; done++ {
 		sz := q.frameSize(done, ne)

@@ -121,6 +121,9 @@ type Stats struct {
 	BrokerReceived      uint64
 	// BrokerSubscriptions is the number of broker topics subscribed now.
 	BrokerSubscriptions int64
+	// Lanes counts what the droppable delivery lanes replaced and dropped
+	// for clients that were behind, and what they hold now (LaneStats).
+	Lanes LaneStats
 }
 
 // paddedCounter is an atomic counter alone on its cache line, so that
@@ -177,6 +180,7 @@ func (s *Server) Stats() Stats {
 		st.Disconnects[i] = s.stats.disconnects[i].Load()
 	}
 	st.SlowConsumerKicks = st.Disconnects[ReasonSlowConsumer]
+	st.Lanes = s.LaneStats()
 	var buf []*Client
 	for _, l := range s.allLoops() {
 		st.BytesReceived += l.counters.bytesIn.Load()

@@ -43,6 +43,7 @@ type descs struct {
 	queuedBytes, dispatchQueue, tickOverruns *prometheus.Desc
 	brokerPub, brokerPubErrs, brokerRecv     *prometheus.Desc
 	brokerSubs                               *prometheus.Desc
+	laneReplaced, laneDropped, laneHeld      *prometheus.Desc
 }
 
 // Option configures a Collector.
@@ -84,6 +85,9 @@ func NewCollector(src Source, opts ...Option) *Collector {
 		brokerPubErrs: d("broker_publish_errors_total", "Publications the cluster broker refused (down, reconnecting, too large)."),
 		brokerRecv:    d("broker_received_total", "Publications received from other nodes."),
 		brokerSubs:    d("broker_subscriptions", "Broker topics subscribed now."),
+		laneReplaced:  d("lane_replaced_total", "Latest-lane frames replaced by a newer frame of their key while the client was behind."),
+		laneDropped:   d("lane_dropped_total", "Droppable-lane frames dropped while the client was behind, by reason (expired: past the ephemeral ttl; evicted: over a lane budget).", "reason"),
+		laneHeld:      d("lane_held_bytes", "Bytes of droppable frames held for clients that are behind."),
 	}}
 }
 
@@ -94,6 +98,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		d.connections, d.accepted, d.refused, d.msgsIn, d.bytesIn, d.msgsOut, d.bytesOut,
 		d.disconnects, d.slowKicks, d.queuedBytes, d.dispatchQueue, d.tickOverruns,
 		d.brokerPub, d.brokerPubErrs, d.brokerRecv, d.brokerSubs,
+		d.laneReplaced, d.laneDropped, d.laneHeld,
 	} {
 		ch <- x
 	}
@@ -127,4 +132,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.brokerPubErrs, st.BrokerPublishErrors)
 	counter(d.brokerRecv, st.BrokerReceived)
 	gauge(d.brokerSubs, st.BrokerSubscriptions)
+	counter(d.laneReplaced, st.Lanes.Replaced)
+	counter(d.laneDropped, st.Lanes.Expired, "expired")
+	counter(d.laneDropped, st.Lanes.Evicted, "evicted")
+	gauge(d.laneHeld, st.Lanes.HeldBytes)
 }
