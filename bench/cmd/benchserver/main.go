@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -49,6 +50,7 @@ func main() {
 		tickOut  = flag.String("tickout", "", "write the tick interval summary as JSON to this `file` on SIGUSR2 and on exit")
 		maxFrame = flag.Int("maxframe", 0, "largest payload accepted (0: 1 MiB)")
 		ws       = flag.Bool("ws", false, "simple: also accept WebSocket clients on /ws (WithWebSocket)")
+		cpuProf  = flag.String("cpuprofile", "", "write a CPU profile to this `file` until the server stops")
 	)
 	flag.Parse()
 	start, ok := impls[*impl]
@@ -64,6 +66,16 @@ func main() {
 	cfg := srv.Config{Addr: *addr, Loops: *loops, Inline: *inline, PerFrame: *perFrame, TickHz: *tickHz, MaxFrame: *maxFrame, WebSocket: *ws}
 	if *tickHz > 0 {
 		cfg.Tick = srv.NewTickRecorder(*tickHz)
+	}
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			fatalf("%v", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fatalf("%v", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, loadgen.TickResetSignal, loadgen.TickDumpSignal)
