@@ -37,11 +37,6 @@ import (
 // messages is bounded too.
 const queueOverhead = 128
 
-// stagedPending is what l's staged messages add to their client's pending.
-func (l *loopState) stagedPending() int64 {
-	return l.stagedMsgs*pendingMsg + l.stagedBytes
-}
-
 // admit is called on c's loop before staging a MESSAGE of n payload bytes.
 // It reports whether to stage it: true at once below the marks (the hot
 // path: two atomic loads), else after waiting for the dispatcher; false
@@ -75,13 +70,13 @@ func (s *Server) admit(c *Client, l *loopState) bool {
 // overHighWater reports whether c (with what l staged for it) or the queue
 // is at its high-water mark.
 func (s *Server) overHighWater(c *Client, l *loopState) bool {
-	p := c.pending.Load() + l.stagedPending()
+	p := c.pending.Load() + l.cur.pend // l.cur's messages are all c's
 	msgs, bytes := p/pendingMsg, p%pendingMsg
 	if s.cfg.MaxPendingMessages > 0 && msgs >= int64(s.cfg.MaxPendingMessages) ||
 		s.cfg.MaxPendingBytes > 0 && bytes >= int64(s.cfg.MaxPendingBytes) {
 		return true
 	}
-	return s.cfg.MaxQueuedBytes > 0 && s.queued.Load()+l.stagedCharge >= int64(s.cfg.MaxQueuedBytes)
+	return s.cfg.MaxQueuedBytes > 0 && s.queued.Load()+l.cur.charge >= int64(s.cfg.MaxQueuedBytes)
 }
 
 // belowLowWater reports whether c and the queue are back under half their
@@ -96,21 +91,26 @@ func (s *Server) belowLowWater(c *Client) bool {
 	return s.cfg.MaxQueuedBytes <= 0 || s.queued.Load() <= int64(s.cfg.MaxQueuedBytes/2)
 }
 
-// pushStaged hands l's staged events to the dispatcher and charges them to
-// their client and to the queue. Staged messages all belong to the client
-// of the current OnTraffic.
+// pushStaged hands l's current batch to the dispatcher and charges its
+// messages to their client and to the queue: one atomic add each per
+// batch, not per message.
 func (s *Server) pushStaged(l *loopState) {
-	if len(l.staged) == 0 {
+	b := l.cur
+	if len(b.evs) == 0 {
 		return
 	}
-	if l.stagedMsgs > 0 {
-		l.staged[0].c.pending.Add(l.stagedPending())
-		s.queued.Add(l.stagedCharge)
+	if b.pend != 0 {
+		b.c.pending.Add(b.pend)
+		s.queued.Add(b.charge)
 	}
-	s.queue.push(l.staged)
-	clear(l.staged)
-	l.staged = l.staged[:0]
-	l.stagedMsgs, l.stagedBytes, l.stagedCharge = 0, 0, 0
+	l.cur = s.queue.push(b)
+}
+
+// pushEvent queues a connection event at once, behind what l staged.
+func (s *Server) pushEvent(l *loopState, kind eventKind, c *Client, reason error) {
+	ev := l.cur.next()
+	ev.kind, ev.c, ev.reason = kind, c, reason
+	s.pushStaged(l)
 }
 
 // wakeWaiters wakes the loops waiting on a client that is now under its

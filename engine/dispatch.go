@@ -3,9 +3,6 @@ package engine
 import (
 	"log/slog"
 	"runtime/debug"
-	"sync"
-
-	"github.com/valyala/bytebufferpool"
 
 	"github.com/simpleserver-go/simpleserver/proto"
 )
@@ -19,97 +16,29 @@ import (
 // connection's events are enqueued by its one loop, in order, so each client
 // sees OnConnection, its messages in arrival order, then OnDisconnect once.
 
-type eventKind uint8
-
-const (
-	evOpen eventKind = iota
-	evMessage
-	evClose
-)
-
-type event struct {
-	kind   eventKind
-	c      *Client
-	m      *proto.Message
-	buf    *bytebufferpool.ByteBuffer // owns the bytes m references
-	reason error
-}
-
-// eventQueue is a mutex-protected FIFO drained whole, double-buffered so
-// that steady state allocates nothing.
-type eventQueue struct {
-	mu    sync.Mutex
-	items []event
-	wake  chan struct{} // 1-buffered: "the queue is not empty"
-}
-
-func newEventQueue() *eventQueue {
-	return &eventQueue{wake: make(chan struct{}, 1)}
-}
-
-func (q *eventQueue) push(evs []event) {
-	q.mu.Lock()
-	q.items = append(q.items, evs...)
-	q.mu.Unlock()
-	q.signal()
-}
-
-func (q *eventQueue) pushOne(ev event) {
-	q.mu.Lock()
-	q.items = append(q.items, ev)
-	q.mu.Unlock()
-	q.signal()
-}
-
-func (q *eventQueue) signal() {
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-}
-
-// take swaps the queue with spare (emptied) and returns what was queued.
-func (q *eventQueue) take(spare []event) []event {
-	q.mu.Lock()
-	out := q.items
-	q.items = spare[:0]
-	q.mu.Unlock()
-	return out
-}
-
-// msgPool recycles decoded messages; the bytes they reference come from
-// Server.inPool.
-var msgPool = sync.Pool{New: func() any { return new(proto.Message) }}
-
-// wakeEvery is how many events the dispatcher handles between two looks
-// at the loops waiting for it (backpressure.go).
-const wakeEvery = 256
-
 // dispatchPending runs one cycle: every queued event, then OnUpdate if
 // update is set, all in one flush scope. Callers hold s.dispatchMu.
 func (s *Server) dispatchPending(update bool) {
 	s.logic.begin()
-	batch := s.queue.take(s.spare)
-	var charge int64
-	for i := range batch {
-		if ev := &batch[i]; ev.kind == evMessage {
-			charge += int64(len(ev.buf.B)) + queueOverhead
+	batches := s.queue.take(s.spare, s.dispatched)
+	clear(s.dispatched)
+	s.dispatched = s.dispatched[:0]
+	for _, b := range batches {
+		for i := range b.evs {
+			s.dispatch(&b.evs[i])
 		}
-		s.dispatch(&batch[i])
-		batch[i] = event{}
-		if i%wakeEvery == wakeEvery-1 {
-			// Release as we go, so that waiting loops resume (at half
-			// their marks) while the rest of the batch is dispatched.
-			s.queued.Add(-charge)
-			charge = 0
-			s.wakeWaiters()
+		if b.pend != 0 {
+			// Released per batch: waiting loops resume (at half their
+			// marks) while the rest of the queue is dispatched.
+			b.c.pending.Add(-b.pend)
+			s.queued.Add(-b.charge)
 		}
+		s.wakeWaiters()
+		b.reset(&s.inPool)
+		s.dispatched = append(s.dispatched, b)
 	}
-	s.spare = batch[:0]
-	if charge != 0 {
-		s.queued.Add(-charge)
-	}
-	s.wakeWaiters()
+	clear(batches)
+	s.spare = batches[:0]
 	if update {
 		s.fireUpdate()
 	}
@@ -125,11 +54,7 @@ func (s *Server) dispatch(ev *event) {
 		s.reg.add(c)
 		s.fireConnection(c)
 	case evMessage:
-		s.fireMessage(c.user(), ev.m)
-		c.pending.Add(-pendingMsg - int64(len(ev.buf.B)))
-		ev.m.Reset()
-		msgPool.Put(ev.m)
-		s.inPool.Put(ev.buf)
+		s.fireMessage(c.user(), &ev.m)
 	case evClose:
 		s.reg.remove(c)
 		s.fireDisconnect(c, ev.reason)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -127,9 +128,10 @@ func (s *Server) announce(c *Client, inTraffic bool) {
 		s.fireConnection(c)
 		s.endLoopScope(l)
 	case inTraffic: // before the messages this OnTraffic stages
-		l.staged = append(l.staged, event{kind: evOpen, c: c})
+		ev := l.cur.next()
+		ev.kind, ev.c = evOpen, c
 	default:
-		s.queue.pushOne(event{kind: evOpen, c: c})
+		s.pushEvent(l, evOpen, c, nil)
 	}
 }
 
@@ -168,7 +170,7 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 		s.reg.remove(c)
 		s.fireDisconnect(c, reason)
 	} else {
-		s.queue.pushOne(event{kind: evClose, c: c, reason: reason})
+		s.pushEvent(c.loop, evClose, c, reason)
 	}
 	return gnet.None
 }
@@ -216,9 +218,10 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 		}
 	}
 	buffered := gc.InboundBuffered()
+	l.hint = buffered
 	action := c.tr.read(h, gc, c, l)
 	l.counters.bytesIn.Add(uint64(buffered - gc.InboundBuffered()))
-	if !s.cfg.Inline && len(l.staged) > 0 {
+	if !s.cfg.Inline && len(l.cur.evs) > 0 {
 		s.pushStaged(l)
 		// Let the dispatcher run now. gnet's loop yields only when a poll
 		// finds nothing to do; under steady load it never does, and with
@@ -276,26 +279,43 @@ func (h *handler) handlePayload(c *Client, l *loopState, payload []byte) gnet.Ac
 	return gnet.None
 }
 
-// stageMessage copies a MESSAGE payload into a pooled buffer, decodes it
-// there and stages it for the dispatcher, once admit lets it (it may wait
-// for the dispatcher: see backpressure.go).
+// stageMessage appends a MESSAGE payload to the current batch's buffer,
+// decodes it there and stages it for the dispatcher, once admit lets it (it
+// may wait for the dispatcher: see backpressure.go).
 func (h *handler) stageMessage(c *Client, l *loopState, payload []byte) gnet.Action {
 	s := h.s
 	if !s.admit(c, l) {
 		return gnet.None // c is leaving and over its marks: dropped
 	}
-	bb := s.inPool.Get()
-	bb.B = append(bb.B[:0], payload[1:]...)
-	m := msgPool.Get().(*proto.Message)
-	if err := m.Decode(bb.B, &s.cfg.Limits); err != nil {
-		msgPool.Put(m)
-		s.inPool.Put(bb)
+	n := len(payload) - 1
+	b := l.cur
+	if b.bb == nil {
+		b.bb = s.inPool.Get()
+		b.bb.B = b.bb.B[:0]
+	}
+	if cap(b.bb.B)-len(b.bb.B) < n {
+		if b.pend != 0 {
+			// Staged messages point into the buffer: it must not move.
+			s.pushStaged(l)
+			b = l.cur
+			b.bb = s.inPool.Get()
+			b.bb.B = b.bb.B[:0]
+		}
+		// Room for the whole read, so that it needs no second buffer.
+		b.bb.B = slices.Grow(b.bb.B, max(n, l.hint))
+	}
+	off := len(b.bb.B)
+	b.bb.B = append(b.bb.B, payload[1:]...)
+	ev := b.next()
+	if err := ev.m.Decode(b.bb.B[off:], &s.cfg.Limits); err != nil {
+		b.drop()
+		b.bb.B = b.bb.B[:off]
 		return h.protocolError(c, err)
 	}
-	l.staged = append(l.staged, event{kind: evMessage, c: c, m: m, buf: bb})
-	l.stagedMsgs++
-	l.stagedBytes += int64(len(bb.B))
-	l.stagedCharge += int64(len(bb.B)) + queueOverhead
+	ev.kind, ev.c = evMessage, c
+	b.c = c
+	b.pend += pendingMsg + int64(n)
+	b.charge += int64(n) + queueOverhead
 	return gnet.None
 }
 

@@ -24,12 +24,10 @@ type loopState struct {
 	wake    chan struct{}          // 1-buffered: recheck why you wait
 
 	// Loop-only.
-	staged       []event       // events decoded by the current OnTraffic
-	stagedMsgs   int64         // MESSAGEs in staged
-	stagedBytes  int64         // their payload bytes
-	stagedCharge int64         // what they add to Server.queued
-	msg          proto.Message // reused for inline dispatch
-	scope        flushScope    // inline mode: sends made by this loop's listeners
+	cur   *batch        // events of the current callback, pushed at its end (queue.go)
+	hint  int           // bytes buffered when the current OnTraffic began
+	msg   proto.Message // reused for inline dispatch
+	scope flushScope    // inline mode: sends made by this loop's listeners
 }
 
 func (s *Server) loopFor(el gnet.EventLoop) *loopState {
@@ -37,7 +35,7 @@ func (s *Server) loopFor(el gnet.EventLoop) *loopState {
 	defer s.loopsMu.Unlock()
 	l := s.loops[el]
 	if l == nil {
-		l = &loopState{el: el, conns: clientSet{which: loopSlot}, wake: make(chan struct{}, 1)}
+		l = &loopState{el: el, conns: clientSet{which: loopSlot}, wake: make(chan struct{}, 1), cur: new(batch)}
 		s.loops[el] = l
 		list := append(slices.Clip(s.loopList()), l) // a copy: readers keep theirs
 		s.loopsList.Store(&list)

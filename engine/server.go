@@ -60,7 +60,8 @@ type Server struct {
 
 	// Dispatch (default and manual modes).
 	queue      *eventQueue
-	spare      []event
+	spare      []*batch   // the queue's second buffer (queue.go)
+	dispatched []*batch   // dispatched batches, recycled at the next take
 	dispatchMu sync.Mutex // one dispatcher at a time
 	logic      flushScope
 	inPool     bytebufferpool.Pool // inbound payload copies

@@ -192,9 +192,7 @@ func (s *Server) Stats() Stats {
 			c.mu.Unlock()
 		}
 	}
-	s.queue.mu.Lock()
-	st.DispatchQueue = len(s.queue.items)
-	s.queue.mu.Unlock()
+	st.DispatchQueue = s.queue.len()
 	return st
 }
 

@@ -190,10 +190,7 @@ func (s *Server) finish() {
 	<-s.dispatcherDone
 	s.dispatchMu.Lock()
 	for {
-		s.queue.mu.Lock()
-		n := len(s.queue.items)
-		s.queue.mu.Unlock()
-		if n == 0 {
+		if s.queue.len() == 0 {
 			break
 		}
 		s.dispatchPending(false)
