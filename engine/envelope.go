@@ -39,9 +39,17 @@ func appendEnvelope(b []byte, origin uint32, room string, frame []byte, exclusio
 	b = append(b, envelopeVersion)
 	b = binary.BigEndian.AppendUint32(b, origin)
 	b = append(b, 0, 0) // reliable, no argument
-	b = binary.AppendUvarint(b, uint64(len(exclusions)+len(exclIDs)))
+	n := len(exclIDs)
 	for _, c := range exclusions {
-		b = binary.BigEndian.AppendUint64(b, c.id)
+		if c != nil { // Broadcast(m, nil) excludes nobody
+			n++
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	for _, c := range exclusions {
+		if c != nil {
+			b = binary.BigEndian.AppendUint64(b, c.id)
+		}
 	}
 	for _, id := range exclIDs {
 		b = binary.BigEndian.AppendUint64(b, id)

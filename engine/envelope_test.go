@@ -9,7 +9,7 @@ import (
 
 func TestEnvelopeRoundTrip(t *testing.T) {
 	frame, _ := proto.AppendFrame(nil, proto.NewMessage().SetBodyString("hi"))
-	excl := []*Client{{id: 7<<nodeBits | 1}}
+	excl := []*Client{{id: 7<<nodeBits | 1}, nil} // Broadcast(m, nil): a nil exclusion excludes nobody
 	b := appendEnvelope(nil, 7, "lobby.1", frame, excl, []uint64{9<<nodeBits | 3})
 	e, err := parseEnvelope(b)
 	if err != nil {

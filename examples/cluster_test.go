@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
 	"github.com/simpleserver-go/simpleserver/proto"
 )
 
@@ -72,5 +74,58 @@ func TestClusterExample(t *testing.T) {
 	}
 	if got := metricValue(t, url, `simpleserver_broker_received_total{node="3"}`); got == "0" {
 		t.Error("node 3 counts no publication received")
+	}
+}
+
+// TestClusterExampleExternalNATS runs two single-node processes of the
+// cluster example with -nats against one NATS (embedded in the test, as a
+// stand-in for a real nats-server) and -node 1 / -node 2.
+func TestClusterExampleExternalNATS(t *testing.T) {
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	bin := build(t, "cluster")
+	var ports []int
+	mport := freePort(t)
+	for _, id := range []string{"1", "2"} {
+		p := freePort(t)
+		args := []string{"-nats", ns.ClientURL(), "-node", id, "-addr", fmt.Sprintf("127.0.0.1:%d", p)}
+		if id == "2" {
+			args = append(args, "-metrics", fmt.Sprintf("127.0.0.1:%d", mport))
+		}
+		waitLog(t, exec.Command(bin, args...), map[string]string{"1": "listening", "2": "/metrics"}[id])
+		ports = append(ports, p)
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/metrics", mport)
+	// Both nodes' subscriptions reach NATS before anyone speaks.
+	deadline := time.Now().Add(10 * time.Second)
+	for ns.NumSubscriptions() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("NATS has %d subscriptions, want 2", ns.NumSubscriptions())
+		}
+		time.Sleep(10 * time.Millisecond) // polling another process's state
+	}
+	far := connect(t, ports[1])
+	for metricValue(t, url, `simpleserver_connections{node="2"}`) != "1" {
+		if time.Now().After(deadline) {
+			t.Fatal("node 2 never registered its client")
+		}
+		time.Sleep(10 * time.Millisecond) // polling another process's scrape
+	}
+	near := connect(t, ports[0])
+	if m := receive(t, far); !strings.Contains(m.BodyString(), "joined node 1") {
+		t.Fatalf("node 2's client got %q, want node 1's join notice", m.BodyString())
+	}
+	if err := near.Send(proto.NewMessage().SetBodyString("across processes")); err != nil {
+		t.Fatal(err)
+	}
+	if m := receive(t, far); m.BodyString() != "across processes" {
+		t.Fatalf("node 2's client got %q", m.BodyString())
 	}
 }
