@@ -166,6 +166,18 @@ func (c *Client) greet(rd *reader, deadline time.Time) (resumed bool, err error)
 				rs.inAcked, rs.inAckBytes = rs.inSeq, 0
 			}
 			return w.Resumed(), c.goOnlineLocked(conn)
+		case proto.KindMessage:
+			// A server without sessions may speak before it reads our
+			// HELLO (an OnConnection listener sending at once): deliver.
+			m := new(proto.Message)
+			if _, _, err := proto.ParsePayload(bytes.Clone(payload), m, &c.cfg.limits); err != nil {
+				return false, fmt.Errorf("client: from server: %w", err)
+			}
+			select {
+			case c.msgs <- m:
+			case <-c.stop:
+				return false, ErrClosed
+			}
 		case proto.KindPing:
 			_, rest, _ := proto.ParsePayload(payload, &rd.scratch, &c.cfg.limits)
 			c.wbuf = proto.AppendPong(c.wbuf[:0], rest)
@@ -222,6 +234,18 @@ func (rs *rstate) trimLocked(n uint64) {
 	rs.outAcked += n
 }
 
+// wholeFrames returns the size of the whole frames at the start of b.
+func wholeFrames(b []byte) int {
+	size := 0
+	for {
+		n, ok := proto.SkipFrames(b[size:], 1)
+		if !ok {
+			return size
+		}
+		size += n
+	}
+}
+
 func countFrames(b []byte) uint64 {
 	var n uint64
 	for len(b) >= proto.LengthSize {
@@ -273,9 +297,18 @@ func (c *Client) flushQueueLocked() bool {
 	if c.cfg.writeTimeout > 0 {
 		rs.conn.SetWriteDeadline(time.Now().Add(c.cfg.writeTimeout))
 	}
-	if _, err := rs.conn.Write(rs.queue[rs.written:]); err != nil {
-		// A frame cut in two never reaches the server's listeners, so
-		// writing it again whole cannot double it.
+	if n, err := rs.conn.Write(rs.queue[rs.written:]); err != nil {
+		// Frames written whole may have arrived: they count as sent (a
+		// session resends them only if the server says it lacks them). A
+		// frame cut in two never reaches the server's listeners, so it is
+		// written again, whole.
+		whole := wholeFrames(rs.queue[rs.written : rs.written+n])
+		if rs.sessOn {
+			rs.written += whole
+		} else {
+			rs.qFrames -= countFrames(rs.queue[rs.written : rs.written+whole])
+			rs.queue = rs.queue[:rs.written+copy(rs.queue[rs.written:], rs.queue[rs.written+whole:])]
+		}
 		c.wclosed = true
 		rs.online = false
 		rs.conn.Close()
