@@ -71,6 +71,18 @@ type SimpleClient = client.Client
 // ClientOption configures a SimpleClient; see package client.
 type ClientOption = client.Option
 
+// Reconnect is the policy of WithReconnect; see client.Reconnect.
+type Reconnect = client.Reconnect
+
+// StateChange is a reconnecting client's state change (Reconnect.OnState);
+// its State is one of client.StateConnected, StateReconnecting,
+// StateResumed, StateNewSession, StateGaveUp, StateClosed.
+type StateChange = client.StateChange
+
+// WithReconnect makes a SimpleClient reconnect by itself and resume its
+// session; see client.WithReconnect.
+func WithReconnect(p Reconnect) ClientOption { return client.WithReconnect(p) }
+
 // CloseError is what a SimpleClient reports when the server closed the
 // connection with a CLOSE frame; Reason is the server's text.
 type CloseError = client.CloseError
@@ -106,8 +118,12 @@ var (
 	ErrServerFull     = engine.ErrServerFull
 	ErrServerShutdown = engine.ErrServerShutdown
 	ErrListenerPanic  = engine.ErrListenerPanic
-	ErrProxyProtocol  = engine.ErrProxyProtocol
-	ErrBrokerPublish  = engine.ErrBrokerPublish
+	// Sessions (WithSessionGrace): the grace ran out, or the replay
+	// window (Config.SessionWindow) overflowed.
+	ErrSessionExpired  = engine.ErrSessionExpired
+	ErrSessionOverflow = engine.ErrSessionOverflow
+	ErrProxyProtocol   = engine.ErrProxyProtocol
+	ErrBrokerPublish   = engine.ErrBrokerPublish
 
 	ErrServerClosed = engine.ErrServerClosed
 	ErrNotStarted   = engine.ErrNotStarted
@@ -162,6 +178,9 @@ var (
 	WithInline = engine.WithInline
 	// WithEventLoops sets the number of event loops.
 	WithEventLoops = engine.WithEventLoops
+	// WithSessionGrace turns sessions on: a client that asks for one
+	// resumes after a reconnect within grace, with nothing lost.
+	WithSessionGrace = engine.WithSessionGrace
 	// WithLimits sets the protocol limits for clients' frames (a Limits;
 	// zero fields keep their defaults).
 	WithLimits = engine.WithLimits

@@ -1,5 +1,7 @@
 // Command chat-client joins examples/chat: it sends each line typed on
-// stdin and prints every message that arrives.
+// stdin and prints every message that arrives. When the connection drops
+// it reconnects by itself and, if the server keeps sessions (the chat
+// example does), resumes where it was: nothing typed or sent is lost.
 //
 //	go run ./examples/chat-client -addr 127.0.0.1:8080
 package main
@@ -11,9 +13,8 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"net"
 	"os"
-	"strconv"
+	"time"
 
 	"github.com/simpleserver-go/simpleserver"
 	"github.com/simpleserver-go/simpleserver/client"
@@ -22,14 +23,25 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "chat server address")
 	flag.Parse()
-	host, p, err := net.SplitHostPort(*addr)
-	if err != nil {
-		log.Fatalf("bad -addr %q: %v", *addr, err)
-	}
-	port, _ := strconv.Atoi(p)
 
-	c := simpleserver.NewClient()
-	if err := c.Connect(host, port); err != nil {
+	c := simpleserver.NewClient(simpleserver.WithReconnect(simpleserver.Reconnect{
+		MaxDelay: 3 * time.Second,
+		OnState: func(sc simpleserver.StateChange) {
+			switch sc.State {
+			case client.StateReconnecting:
+				if sc.Attempt == 0 {
+					fmt.Println("[connection lost, reconnecting...]")
+				}
+			case client.StateResumed:
+				fmt.Println("[reconnected: session resumed, nothing lost]")
+			case client.StateNewSession:
+				fmt.Println("[reconnected as a new session]")
+			case client.StateGaveUp:
+				fmt.Println("[gave up reconnecting]:", sc.Err)
+			}
+		},
+	}))
+	if err := c.ConnectAddr(*addr); err != nil {
 		log.Fatalf("Connection failed: %v", err)
 	}
 	defer c.Close()
@@ -54,6 +66,7 @@ func main() {
 
 	lines := bufio.NewScanner(os.Stdin)
 	for lines.Scan() {
+		// While reconnecting, Send queues the line; it is sent on reconnect.
 		if err := c.Send(simpleserver.NewMessage().SetBodyString(lines.Text())); err != nil {
 			log.Fatalf("send: %v", err)
 		}

@@ -29,12 +29,13 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
 	verbose := flag.Bool("v", false, "verbose logging")
 	metricsAddr := flag.String("metrics", "", "serve Prometheus metrics on host:port at /metrics (off when empty)")
+	grace := flag.Duration("grace", 10*time.Second, "keep a dropped client's session this long for it to resume (0: off)")
 	flag.Parse()
 	host, port := splitAddr(*addr)
 
 	// WebSocket on, and the browser page at /: browsers join the same room
 	// (page.go).
-	server := simpleserver.NewServer(host, port, append(pageOptions(), simpleserver.WithVerbose(*verbose))...)
+	server := simpleserver.NewServer(host, port, append(pageOptions(), simpleserver.WithVerbose(*verbose), simpleserver.WithSessionGrace(*grace))...)
 
 	// All listeners run on one goroutine, so the room needs no lock.
 	out := simpleserver.NewMessage()
@@ -51,6 +52,14 @@ func main() {
 	})
 	server.OnMessage.AddListener(func(c *simpleserver.Client, m *simpleserver.NetworkMessage) {
 		say(c.RemoteAddr().String(), m.Body(), c)
+	})
+	// A client with a session (the chat-client) that loses its connection
+	// is suspended, not gone: it may come back within -grace.
+	server.OnSuspend.AddListener(func(c *simpleserver.Client, reason error) {
+		log.Printf("%v dropped (%v); keeping its session for %v", c, reason, *grace)
+	})
+	server.OnResume.AddListener(func(c *simpleserver.Client) {
+		log.Printf("%v resumed", c)
 	})
 	server.OnDisconnect.AddListener(func(c *simpleserver.Client, reason error) {
 		log.Printf("%v left: %v", c, reason)
