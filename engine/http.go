@@ -74,7 +74,7 @@ func (httpRequest) read(h *handler, gc gnet.Conn, c *Client, l *loopState) gnet.
 	// The 101 goes through the client's queue, so that sends made as soon
 	// as it is a client follow it in order.
 	c.mu.Lock()
-	c.tr = &wsTransport{}
+	c.tr = newWSTransport(s)
 	c.pend = wsproto.AppendUpgradeResponse(c.pend, req.Key, sub)
 	c.mu.Unlock()
 	c.flushOnLoop()

@@ -1,10 +1,10 @@
 package engine
 
 import (
+	"errors"
 	"strconv"
 
 	"github.com/panjf2000/gnet/v2"
-	"github.com/valyala/bytebufferpool"
 
 	"github.com/simpleserver-go/simpleserver/engine/wsproto"
 	"github.com/simpleserver-go/simpleserver/proto"
@@ -12,25 +12,29 @@ import (
 
 // wsTransport is protocol v1 over WebSocket (docs/PROTOCOL.md): one binary
 // message carries one v1 payload; a text message is a headerless MESSAGE
-// whose body is the text. Its fields are the reading state, loop-only; the
-// append methods use none of them. An open connection costs this struct
-// alone: a fragment buffer is taken from a pool only while a fragmented
-// message is arriving.
+// whose body is the text. Its reading state is loop-only; the append
+// methods use none of it. An open connection costs this struct alone: the
+// Assembler takes a buffer from a pool only while a fragmented message is
+// arriving.
 type wsTransport struct {
-	frag   *bytebufferpool.ByteBuffer // the v1 payload reassembled so far
-	fragOp wsproto.Opcode             // OpText or OpBinary while reassembling
-	text   wsproto.UTF8State          // the text so far, across fragments
+	asm wsproto.Assembler
 }
 
-// fragPool holds the buffers of fragmented messages.
-var fragPool bytebufferpool.Pool
+// headerless is the start of a headerless MESSAGE payload: kind, 0 headers.
+var headerless = []byte{byte(proto.KindMessage), 0}
+
+func newWSTransport(s *Server) *wsTransport {
+	t := &wsTransport{}
+	t.asm.MaxMessage = int64(s.cfg.Limits.MaxFrameSize)
+	t.asm.TextPrefix = headerless
+	return t
+}
 
 // read handles every complete frame buffered on gc. A frame is handled
 // once it is whole (its size is known, and checked against the limit, from
 // its header); it is unmasked in place, so a single-frame message is
 // handed on zero-copy, as v1 frames are.
 func (t *wsTransport) read(h *handler, gc gnet.Conn, c *Client, l *loopState) gnet.Action {
-	maxPayload := int64(h.s.cfg.Limits.MaxFrameSize)
 	for {
 		buffered := gc.InboundBuffered()
 		if buffered < 2 {
@@ -41,25 +45,16 @@ func (t *wsTransport) read(h *handler, gc gnet.Conn, c *Client, l *loopState) gn
 			return gnet.None
 		}
 		hd, hn, err := wsproto.ParseHeader(head)
+		if err == nil && hn > 0 {
+			err = t.asm.CheckHeader(&hd)
+		}
 		switch {
+		case errors.Is(err, wsproto.ErrMessageTooBig):
+			return h.wsError(c, err, "payload over "+strconv.FormatInt(t.asm.MaxMessage, 10)+" bytes")
 		case err != nil:
 			return h.wsError(c, err, "")
 		case hn == 0:
 			return gnet.None
-		case !hd.Masked:
-			return h.wsError(c, wsproto.ErrNotMasked, "")
-		}
-		if !hd.Op.IsControl() {
-			total := hd.Length
-			switch {
-			case hd.Op == wsproto.OpContinuation && t.frag != nil:
-				total += int64(len(t.frag.B))
-			case hd.Op == wsproto.OpText:
-				total += 2 // the headerless MESSAGE's kind and count bytes
-			}
-			if total > maxPayload {
-				return h.wsError(c, wsproto.ErrMessageTooBig, "payload over "+strconv.FormatInt(maxPayload, 10)+" bytes")
-			}
 		}
 		size := hn + int(hd.Length)
 		if buffered < size {
@@ -81,68 +76,29 @@ func (t *wsTransport) read(h *handler, gc gnet.Conn, c *Client, l *loopState) gn
 
 // frame handles one whole, unmasked frame: frame[hn:] is its payload.
 func (t *wsTransport) frame(h *handler, c *Client, l *loopState, hd *wsproto.Header, frame []byte, hn int) gnet.Action {
-	payload := frame[hn:]
-	switch hd.Op {
-	case wsproto.OpPing:
+	ev, err := t.asm.Frame(hd, frame[hn:])
+	if err != nil {
+		return h.wsError(c, err, "")
+	}
+	switch ev.Kind {
+	case wsproto.EventPing:
 		c.queueControl(func(b []byte) []byte {
-			b = wsproto.AppendHeader(b, true, wsproto.OpPong, len(payload), nil)
-			return append(b, payload...)
+			b = wsproto.AppendHeader(b, true, wsproto.OpPong, len(ev.Data), nil)
+			return append(b, ev.Data...)
 		})
-		return gnet.None
-	case wsproto.OpPong:
-		return gnet.None // a sign of life, as any traffic
-	case wsproto.OpClose:
-		code, reason, err := wsproto.ParseClose(payload)
-		if err != nil {
-			return h.wsError(c, err, "")
+	case wsproto.EventClose:
+		return h.wsPeerClose(c, ev.Code, string(ev.Data))
+	case wsproto.EventMessage:
+		if ev.Op == wsproto.OpText && !ev.Reassembled {
+			// The headerless MESSAGE's two bytes go over the end of the
+			// header (the mask key, already read: a client frame's header
+			// is at least 6 bytes).
+			copy(frame[hn-len(headerless):], headerless)
+			return t.message(h, c, l, frame[hn-len(headerless):])
 		}
-		return h.wsPeerClose(c, code, string(reason))
-	case wsproto.OpContinuation:
-		if t.frag == nil {
-			return h.wsError(c, wsproto.ErrBadContinuation, "")
-		}
-		if t.fragOp == wsproto.OpText && !t.text.Write(payload) {
-			return h.wsError(c, wsproto.ErrInvalidUTF8, "")
-		}
-		t.frag.B = append(t.frag.B, payload...)
-		if !hd.Fin {
-			return gnet.None
-		}
-		if t.fragOp == wsproto.OpText && !t.text.Done() {
-			return h.wsError(c, wsproto.ErrInvalidUTF8, "")
-		}
-		action := t.message(h, c, l, t.frag.B)
-		t.release()
-		return action
+		return t.message(h, c, l, ev.Data)
 	}
-	// A new text or binary message.
-	if t.frag != nil {
-		return h.wsError(c, wsproto.ErrExpectedContinue, "")
-	}
-	text := hd.Op == wsproto.OpText
-	if !hd.Fin {
-		t.frag, t.fragOp = fragPool.Get(), hd.Op
-		t.frag.B = t.frag.B[:0]
-		if text {
-			t.text.Reset()
-			if !t.text.Write(payload) {
-				return h.wsError(c, wsproto.ErrInvalidUTF8, "")
-			}
-			t.frag.B = append(t.frag.B, byte(proto.KindMessage), 0)
-		}
-		t.frag.B = append(t.frag.B, payload...)
-		return gnet.None
-	}
-	if !text {
-		return t.message(h, c, l, payload)
-	}
-	if !wsproto.ValidUTF8(payload) {
-		return h.wsError(c, wsproto.ErrInvalidUTF8, "")
-	}
-	// The headerless MESSAGE's two bytes go over the end of the header
-	// (the mask key, already read: a client frame's header is >= 6 bytes).
-	frame[hn-2], frame[hn-1] = byte(proto.KindMessage), 0
-	return t.message(h, c, l, frame[hn-2:])
+	return gnet.None // a fragment, or a pong: a sign of life as any traffic
 }
 
 // message hands one whole v1 payload on. A v1 CLOSE inside a binary
@@ -154,14 +110,8 @@ func (t *wsTransport) message(h *handler, c *Client, l *loopState, payload []byt
 	return h.handlePayload(c, l, payload)
 }
 
-// release returns the fragment buffer; it runs on the loop (also from
-// OnClose).
-func (t *wsTransport) release() {
-	if t.frag != nil {
-		fragPool.Put(t.frag)
-		t.frag, t.fragOp = nil, 0
-	}
-}
+// release returns the reassembly buffer, from OnClose on the loop.
+func (t *wsTransport) release() { t.asm.Release() }
 
 // wsError answers a WebSocket protocol violation: a close frame with its
 // code and the reason, then the connection closes. OnDisconnect gets a
