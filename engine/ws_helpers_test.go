@@ -58,8 +58,14 @@ func wsTryDial(t testing.TB, s *Server, path string, extra ...string) (*wsRaw, *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	c := &wsRaw{t: t, Conn: conn, r: bufio.NewReader(conn)}
-	c.write([]byte(wsRequest(s.Addr().String(), path, extra...)))
+	return wsUpgrade(t, conn, s.Addr().String(), path, extra...)
+}
+
+// wsUpgrade sends an upgrade request on conn and reads the response.
+func wsUpgrade(t testing.TB, conn net.Conn, host, path string, extra ...string) (*wsRaw, *http.Response) {
+	t.Helper()
+	c := &wsRaw{t: t, Conn: conn, r: bufio.NewReaderSize(conn, 64<<10)}
+	c.write([]byte(wsRequest(host, path, extra...)))
 	return c, c.response()
 }
 
