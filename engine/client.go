@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -27,7 +28,9 @@ type Client struct {
 	gc   gnet.Conn // loop-only methods; Close is safe anywhere
 	fd   int
 	addr net.Addr
-	loop *loopState
+	// capKey is the address counted by MaxConnectionsPerAddr, if any (loop-only).
+	capKey netip.Prefix
+	loop   *loopState
 
 	mu      sync.Mutex
 	pend    []byte // encoded frames not yet handed to the kernel or gnet

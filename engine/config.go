@@ -70,6 +70,20 @@ type Config struct {
 	// MaxConnections caps concurrent clients; beyond it new connections get
 	// CLOSE "server full" and are closed (default 50,000).
 	MaxConnections int
+	// ReservedFDs is how many file descriptors to keep for the application's
+	// own use (files, outbound connections). At start the server raises the
+	// soft RLIMIT_NOFILE to the hard limit and lowers MaxConnections, with a
+	// warning, to the limit minus these and its own (80 + 2 per event loop);
+	// Server.Config reports the effective value (default 64).
+	ReservedFDs int
+	// MaxConnectionsPerAddr caps concurrent clients from one IP address (for
+	// IPv6, one /64); beyond it a new connection gets CLOSE "too many
+	// connections from your address" and is closed. 0 means no cap (default).
+	MaxConnectionsPerAddr int
+	// AcceptRate caps how many connections are accepted per second, in
+	// bursts of up to one second's worth; the rest wait in the kernel's
+	// backlog. 0 means no cap (default).
+	AcceptRate int
 	// MaxOutboundBytes caps the bytes queued to one client; a client over it
 	// is disconnected with ErrSlowConsumer (default 4 MiB).
 	MaxOutboundBytes int
@@ -177,6 +191,7 @@ func DefaultConfig() Config {
 		ReadBufferCap:      DefaultReadBufferCap,
 		Limits:             proto.DefaultLimits(),
 		MaxConnections:     DefaultMaxConnections,
+		ReservedFDs:        DefaultReservedFDs,
 		MaxOutboundBytes:   DefaultMaxOutboundBytes,
 		MaxPendingMessages: DefaultMaxPendingMessages,
 		MaxPendingBytes:    DefaultMaxPendingBytes,
@@ -209,6 +224,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.EventLoops, d.EventLoops)
 	setInt(&c.ReadBufferCap, d.ReadBufferCap)
 	setInt(&c.MaxConnections, d.MaxConnections)
+	setInt(&c.ReservedFDs, d.ReservedFDs)
 	setInt(&c.MaxOutboundBytes, d.MaxOutboundBytes)
 	setInt(&c.MaxPendingMessages, d.MaxPendingMessages)
 	setInt(&c.MaxPendingBytes, d.MaxPendingBytes)

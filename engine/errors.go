@@ -44,6 +44,10 @@ var (
 	// ErrServerFull: Config.MaxConnections clients were connected already.
 	// Such clients never reach OnConnection or OnDisconnect.
 	ErrServerFull = errors.New("server full")
+	// ErrAddrLimit: Config.MaxConnectionsPerAddr clients from the same
+	// address were connected already. Such clients never reach
+	// OnConnection or OnDisconnect either.
+	ErrAddrLimit = errors.New("too many connections from your address")
 	// ErrServerShutdown: the server is stopping.
 	ErrServerShutdown = errors.New("server shutting down")
 	// ErrListenerPanic: an OnConnection or OnMessage listener panicked while

@@ -3,13 +3,11 @@ package engine
 import (
 	"errors"
 	"io"
-	"net"
 	"runtime"
 	"slices"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/simpleserver-go/simpleserver/proto"
 )
@@ -22,40 +20,16 @@ type handler struct {
 	s *Server
 }
 
-// OnBoot records the engine and the bound address and releases StartAsync.
+// OnBoot records the engine and the address clients connect to (the
+// acceptor's, with the real port when Port was 0) and releases StartAsync.
 func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
 	s := h.s
-	addr, err := boundAddr(eng)
-	if err != nil {
-		s.bootCh <- err
-		return gnet.Shutdown
-	}
+	addr := s.acc.booted()
 	s.mu.Lock()
 	s.eng, s.addr = eng, addr
 	s.mu.Unlock()
 	s.bootCh <- nil
 	return gnet.None
-}
-
-// boundAddr asks the kernel which address the listener got, so port 0
-// works (gnet's Conn.LocalAddr reports the configured address).
-func boundAddr(eng gnet.Engine) (net.Addr, error) {
-	fd, err := eng.Dup()
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return nil, err
-	}
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}, nil
-	case *unix.SockaddrInet6:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}, nil
-	}
-	return nil, errors.New("listener has no TCP address")
 }
 
 // OnOpen admits a connection (or refuses it with CLOSE) and announces it.
@@ -71,9 +45,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	if s.cfg.MaxConnections > 0 && n > int64(s.cfg.MaxConnections) {
 		s.numConns.Add(-1)
-		s.stats.refused.Add(1)
-		s.log.Warn("simpleserver: connection refused", "addr", gc.RemoteAddr().String(), "reason", ErrServerFull.Error())
-		return proto.AppendClose(nil, ErrServerFull.Error()), gnet.Close
+		return s.refuse(gc, ErrServerFull)
 	}
 	c := &Client{
 		id:    s.nextID.Add(1),
@@ -84,6 +56,14 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		loop:  s.loopFor(gc.EventLoop()),
 		slots: [2]int{-1, -1},
 		tr:    v1,
+	}
+	// From a trusted proxy, the cap applies to the address in the PROXY
+	// header (proxyHeader).
+	if !s.trustedProxy(c.addr) {
+		if err := s.acquireAddr(c, c.addr); err != nil {
+			s.numConns.Add(-1)
+			return s.refuse(gc, err)
+		}
 	}
 	c.lastRecv.Store(time.Now().UnixNano())
 	gc.SetContext(c)
@@ -138,6 +118,7 @@ func (s *Server) announce(c *Client, inTraffic bool) {
 // OnClose marks the client closed (no more direct writes) and announces it.
 func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	s := h.s
+	s.acc.fdFreed()
 	c, _ := gc.Context().(*Client)
 	if c == nil {
 		return gnet.None // refused at admission
@@ -165,6 +146,7 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	c.loop.conns.remove(c)
 	s.numConns.Add(-1)
 	s.countDisconnect(reason)
+	s.releaseAddr(c)
 	s.log.Debug("simpleserver: client disconnected", "client", c.id, "addr", c.addr.String(), "reason", reason.Error())
 	if s.cfg.Inline {
 		s.reg.remove(c)
@@ -351,5 +333,6 @@ func (s *Server) endLoopScope(l *loopState) {
 
 // OnTick runs the housekeeping sweep; it returns the delay to the next one.
 func (h *handler) OnTick() (time.Duration, gnet.Action) {
+	h.s.acc.engineReady()
 	return h.s.sweep(), gnet.None
 }

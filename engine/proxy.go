@@ -95,6 +95,10 @@ func (h *handler) proxyHeader(gc gnet.Conn, c *Client) (action gnet.Action, ok b
 	if !hdr.Local {
 		c.addr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(hdr.Source.Addr().Unmap(), hdr.Source.Port()))
 	}
+	if err := s.acquireAddr(c, c.addr); err != nil {
+		s.logRefusal(c.addr, err)
+		return h.fail(c, err, err.Error()), false // counted refused by closeUnannounced
+	}
 	c.proxy = proxyDone
 	c.frameStart.Store(0)
 	s.log.Debug("simpleserver: PROXY header read", "client", c.id, "addr", c.addr.String(), "proxy", gc.RemoteAddr().String())
@@ -130,6 +134,7 @@ func (h *handler) closeUnannounced(c *Client, err error) {
 	}
 	c.loop.conns.remove(c)
 	s.numConns.Add(-1)
+	s.releaseAddr(c)
 	if c.proxy == proxyAwait {
 		s.stats.refused.Add(1)
 	}

@@ -97,6 +97,12 @@ type Server struct {
 	waiters atomic.Int32 // loops waiting for the dispatcher
 
 	silent silentConns // connections that have sent nothing yet (detect.go)
+
+	// Accepting and admission: accept.go, rlimit.go, addrcap.go.
+	acc      acceptor
+	fdLimit  uint64 // soft RLIMIT_NOFILE at start
+	addrs    addrCap
+	refusals logLimiter
 }
 
 const (
@@ -150,8 +156,14 @@ func newServer(cfg Config) *Server {
 	return s
 }
 
-// Config returns the server's configuration with defaults filled in.
-func (s *Server) Config() Config { return s.cfg }
+// Config returns the server's configuration with defaults filled in. Once
+// the server has started, MaxConnections is the effective cap: lowered, if
+// need be, to fit the open-file limit (see Config.ReservedFDs).
+func (s *Server) Config() Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
 
 // StartAsync starts the server and returns once it is listening, or with
 // the error that prevented it (the address in use, an invalid config...).
@@ -181,9 +193,20 @@ func (s *Server) StartAsync() error {
 		close(s.done)
 		return err
 	}
-	addr := "tcp://" + net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+	hostport := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+	addr := "tcp://" + hostport
+	s.fdBudget()
+	if err := s.acc.listen(s, hostport); err != nil {
+		s.closeBroker()
+		s.mu.Lock()
+		s.state = stateStopped
+		s.mu.Unlock()
+		close(s.done)
+		return fmt.Errorf("simpleserver: listen on %s: %w", addr, err)
+	}
 	go func() {
-		err := gnet.Run(&handler{s: s}, addr,
+		// gnet listens on nothing reachable; the acceptor feeds it.
+		err := gnet.Run(&handler{s: s}, s.acc.gnetAddr,
 			gnet.WithNumEventLoop(s.cfg.EventLoops),
 			gnet.WithReadBufferCap(s.cfg.ReadBufferCap),
 			gnet.WithReuseAddr(true),
@@ -201,6 +224,7 @@ func (s *Server) StartAsync() error {
 	}()
 	if err := <-s.bootCh; err != nil {
 		<-s.ranOut
+		s.acc.stop()
 		s.closeBroker()
 		s.mu.Lock()
 		s.state = stateStopped
@@ -214,6 +238,7 @@ func (s *Server) StartAsync() error {
 	s.log.Debug("simpleserver: listening", "addr", s.addr.String(), "loops", s.cfg.EventLoops,
 		"manual", s.cfg.ManualUpdate, "inline", s.cfg.Inline)
 
+	s.acc.start()
 	s.stopDispatch = make(chan struct{})
 	s.dispatcherDone = make(chan struct{})
 	switch {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Stop shuts the server down gracefully (like net/http's Shutdown): it
@@ -65,11 +63,15 @@ func (s *Server) Stop(ctx context.Context) error {
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		if !s.shutListener() {
-			cancelled, cancel := context.WithCancel(context.Background())
-			cancel() // gnet's Stop polls every 500 ms; a cancelled ctx skips that
-			_ = s.eng.Stop(cancelled)
-		}
+		// Accepting stops first: once every socket accepted has been
+		// through OnOpen (refused with CLOSE, as draining is set), no
+		// hand-off can be queued behind the loops' shutdown task and left
+		// connected to nothing.
+		s.acc.stop()
+		s.listenerShut.Store(true)
+		cancelled, cancel := context.WithCancel(context.Background())
+		cancel() // gnet's Stop polls every 500 ms; a cancelled ctx skips that
+		_ = s.eng.Stop(cancelled)
 		<-s.ranOut
 		s.endSuspended(ErrServerShutdown) // their OnDisconnects, before the last dispatch
 		s.finish()
@@ -80,23 +82,6 @@ func (s *Server) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// shutListener stops the engine by shutting its listening socket down,
-// and reports whether it did. gnet's own Stop races with its acceptor: a
-// socket accepted just then is handed to a loop in a task queued after the
-// loop's shutdown task, which never runs, so that client is left connected
-// to nothing, and the fd leaks. With the listener shut, accept fails, the
-// acceptor exits (every socket it accepted already handed over, and
-// answered with CLOSE by OnOpen) and gnet stops the engine itself.
-func (s *Server) shutListener() bool {
-	fd, err := s.eng.Dup()
-	if err != nil {
-		return false
-	}
-	defer unix.Close(fd)
-	s.listenerShut.Store(true) // gnet's accept errors are expected now
-	return unix.Shutdown(fd, unix.SHUT_RD) == nil
 }
 
 // beginShutdown queues CLOSE "server shutting down" behind c's queued frames.
@@ -177,6 +162,7 @@ func (s *Server) watchEngine() {
 	if unexpected {
 		s.log.Error("simpleserver: engine stopped unexpectedly", "err", s.runErr)
 		s.endErr = fmt.Errorf("simpleserver: engine stopped unexpectedly: %v", s.runErr)
+		s.acc.stop()
 		s.draining.Store(true)
 		s.finish()
 	}
