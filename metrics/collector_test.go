@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
 		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
 		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*goWorker).run.func1"), // idle workers of gnet's pool (Engine.Register)
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"), // httptest's idle keep-alive conns
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),                     // httptest's idle keep-alive conns
 	)
 }
 
