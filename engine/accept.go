@@ -88,8 +88,20 @@ const (
 func (a *acceptor) listen(s *Server, hostport string) error {
 	a.s = s
 	// No TCP keepalive, as before with gnet's listener: the protocol's
-	// heartbeat finds dead peers. Go sets TCP_NODELAY on what it accepts.
+	// heartbeat finds dead peers. Go sets TCP_NODELAY on what it accepts;
+	// accepted sockets inherit SO_SNDBUF from the listener.
 	lc := net.ListenConfig{KeepAlive: -1}
+	if n := s.cfg.SocketSendBuffer; n > 0 {
+		lc.Control = func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			if err := rc.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, n)
+			}); err != nil {
+				return err
+			}
+			return serr
+		}
+	}
 	ln, err := lc.Listen(context.Background(), "tcp", hostport)
 	if err != nil {
 		return err

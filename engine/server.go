@@ -211,7 +211,6 @@ func (s *Server) StartAsync() error {
 			gnet.WithReadBufferCap(s.cfg.ReadBufferCap),
 			gnet.WithReuseAddr(true),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
-			gnet.WithSocketSendBuffer(max(s.cfg.SocketSendBuffer, 0)),
 			gnet.WithTicker(true),
 			gnet.WithLogger(gnetLogger{s.log, &s.listenerShut}),
 		)
