@@ -27,6 +27,9 @@ import (
 // Client IDs carry the node ID in their top 24 bits, so that exclusions
 // (BroadcastExceptIDs) can name clients on any node.
 //
+// Lanes travel with the publication: a Latest or Ephemeral frame stays
+// droppable on every node that fans it out.
+//
 // Delivery across nodes is at most once: what is published while the
 // broker is unreachable is lost for the other nodes (local clients still
 // get it), and the send reports ErrBrokerPublish.
@@ -136,13 +139,13 @@ func (s *Server) roomInterest(name string, on bool) {
 
 // publish sends one envelope for a broadcast this node made. frame is the
 // encoded frame; room is "" for Server.Broadcast.
-func (s *Server) publish(room string, frame []byte, exclusions []*Client, exclIDs []uint64) error {
+func (s *Server) publish(room string, frame []byte, lane Lane, exclusions []*Client, exclIDs []uint64) error {
 	b := s.cfg.Broker
 	if b == nil {
 		return nil
 	}
 	bb := s.outPool.Get()
-	bb.B = appendEnvelope(bb.B[:0], s.nodeID, room, frame, exclusions, exclIDs)
+	bb.B = appendEnvelope(bb.B[:0], s.nodeID, room, frame, lane, exclusions, exclIDs)
 	topic := TopicAll
 	if room != "" {
 		topic = RoomTopic(room)
@@ -171,11 +174,12 @@ func (s *Server) deliverRemote(data []byte) {
 	s.stats.brokerRecv.Add(1)
 	excl := s.localClients(env)
 	f := sharedPool.Get().(*outFrame)
-	f.v1 = env.frame // the publishing node's encoding, fanned out as is
+	f.v1 = env.frame     // the publishing node's encoding, fanned out as is
+	lane := env.laneOf() // a droppable frame stays droppable on this node
 	if env.room == "" {
-		s.fanout(f, Reliable, nil, excl, true) // lanes do not cross nodes (yet)
+		s.fanout(f, lane, nil, excl, true)
 	} else {
-		s.Room(env.room).fanout(f, Reliable, excl)
+		s.Room(env.room).fanout(f, lane, excl)
 	}
 	*f = outFrame{}
 	sharedPool.Put(f)
@@ -243,5 +247,5 @@ func (s *Server) BroadcastExceptIDs(m *proto.Message, ids ...uint64) error {
 		}
 	}
 	s.fanout(f, Reliable, nil, local, true)
-	return s.publish("", f.v1, nil, ids)
+	return s.publish("", f.v1, Reliable, nil, ids)
 }

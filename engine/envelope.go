@@ -33,12 +33,22 @@ type envelope struct {
 	frame  []byte
 }
 
+// laneOf returns the publication's lane; an unknown kind (a newer node)
+// is taken as Reliable, which never loses a frame.
+func (e *envelope) laneOf() Lane {
+	if k := laneKind(e.lane); k <= laneEphemeral {
+		return Lane{kind: k, arg: e.arg}
+	}
+	return Reliable
+}
+
 func (e *envelope) excl(i int) uint64 { return binary.BigEndian.Uint64(e.exclB[8*i:]) }
 
-func appendEnvelope(b []byte, origin uint32, room string, frame []byte, exclusions []*Client, exclIDs []uint64) []byte {
+func appendEnvelope(b []byte, origin uint32, room string, frame []byte, lane Lane, exclusions []*Client, exclIDs []uint64) []byte {
 	b = append(b, envelopeVersion)
 	b = binary.BigEndian.AppendUint32(b, origin)
-	b = append(b, 0, 0) // reliable, no argument
+	b = append(b, byte(lane.kind))
+	b = binary.AppendUvarint(b, lane.arg)
 	n := len(exclIDs)
 	for _, c := range exclusions {
 		if c != nil { // Broadcast(m, nil) excludes nobody

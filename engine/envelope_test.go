@@ -10,13 +10,13 @@ import (
 func TestEnvelopeRoundTrip(t *testing.T) {
 	frame, _ := proto.AppendFrame(nil, proto.NewMessage().SetBodyString("hi"))
 	excl := []*Client{{id: 7<<nodeBits | 1}, nil} // Broadcast(m, nil): a nil exclusion excludes nobody
-	b := appendEnvelope(nil, 7, "lobby.1", frame, excl, []uint64{9<<nodeBits | 3})
+	b := appendEnvelope(nil, 7, "lobby.1", frame, Latest(1<<40), excl, []uint64{9<<nodeBits | 3})
 	e, err := parseEnvelope(b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if e.origin != 7 || e.room != "lobby.1" || !bytes.Equal(e.frame, frame) || e.nexcl != 2 ||
-		e.excl(0) != 7<<nodeBits|1 || e.excl(1) != 9<<nodeBits|3 || NodeOf(e.excl(1)) != 9 {
+		e.laneOf() != Latest(1<<40) || e.excl(0) != 7<<nodeBits|1 || e.excl(1) != 9<<nodeBits|3 || NodeOf(e.excl(1)) != 9 {
 		t.Fatalf("round trip: %+v", e)
 	}
 	for i := 0; i < len(b)-len(frame); i++ {

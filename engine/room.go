@@ -254,7 +254,7 @@ func (r *Room) BroadcastOn(lane Lane, m *proto.Message, exclusions ...*Client) e
 		return err
 	}
 	r.fanout(f, lane, exclusions)
-	err = s.publish(r.name, f.v1, exclusions, nil)
+	err = s.publish(r.name, f.v1, lane, exclusions, nil)
 	s.releaseShared(f)
 	return err
 }
@@ -265,7 +265,7 @@ func (r *Room) BroadcastPrepared(pm *PreparedMessage, exclusions ...*Client) err
 		return ErrServerClosed
 	}
 	r.fanout(&pm.frame, pm.lane, exclusions)
-	return r.srv.publish(r.name, pm.frame.v1, exclusions, nil)
+	return r.srv.publish(r.name, pm.frame.v1, pm.lane, exclusions, nil)
 }
 
 func (r *Room) fanout(frame *outFrame, lane Lane, exclusions []*Client) {

@@ -360,7 +360,7 @@ func (s *Server) BroadcastPrepared(pm *PreparedMessage, exclusions ...*Client) e
 		return ErrServerClosed
 	}
 	s.fanout(&pm.frame, pm.lane, nil, exclusions, true)
-	return s.publish("", pm.frame.v1, exclusions, nil)
+	return s.publish("", pm.frame.v1, pm.lane, exclusions, nil)
 }
 
 func (s *Server) fanoutMessage(m *proto.Message, lane Lane, targets, exclusions []*Client, all bool) error {
@@ -373,7 +373,7 @@ func (s *Server) fanoutMessage(m *proto.Message, lane Lane, targets, exclusions 
 	}
 	s.fanout(f, lane, targets, exclusions, all)
 	if all {
-		err = s.publish("", f.v1, exclusions, nil)
+		err = s.publish("", f.v1, lane, exclusions, nil)
 	}
 	s.releaseShared(f)
 	return err

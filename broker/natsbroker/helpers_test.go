@@ -64,11 +64,11 @@ type node struct {
 	pubErrors atomic.Int64 // sends that returned ErrBrokerPublish
 }
 
-func startNode(t testing.TB, natsURL string, id uint32) *node {
+func startNode(t testing.TB, natsURL string, id uint32, opts ...engine.Option) *node {
 	t.Helper()
 	n := &node{b: natsbroker.New(natsbroker.Config{URL: natsURL, Logger: quiet, ReconnectWait: 50 * time.Millisecond})}
-	n.srv = engine.NewServer("127.0.0.1", 0, engine.WithEventLoops(2), engine.WithBroker(n.b),
-		engine.WithNodeID(id), engine.WithLogger(quiet))
+	n.srv = engine.NewServer("127.0.0.1", 0, append([]engine.Option{engine.WithEventLoops(2), engine.WithBroker(n.b),
+		engine.WithNodeID(id), engine.WithLogger(quiet)}, opts...)...)
 	room := n.srv.Room("r")
 	n.srv.OnConnection.AddListener(func(c *engine.Client) {
 		_ = c.Send(proto.NewMessage().SetBodyString("id:" + strconv.FormatUint(c.ID(), 10)))
