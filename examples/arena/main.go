@@ -9,6 +9,9 @@
 //
 //	go run ./examples/arena -addr 127.0.0.1:8090 -bots 40 -slow 4
 //
+// and open http://127.0.0.1:8090/ in a browser to play in an arena with the
+// bots (page.go: WebSocket on the same port).
+//
 // -bots N connects N headless players (every fourth one speaks), of which
 // -slow read only ~20 KB/s, like a bad Wi-Fi link. Every second it prints
 // the tick's cost, deliveries per second and what the lanes replaced and
@@ -88,13 +91,14 @@ func main() {
 	}
 	port, _ := strconv.Atoi(p)
 
-	server := simpleserver.NewServer(host, port,
+	// WebSocket on, and the browser view at / (page.go).
+	server := simpleserver.NewServer(host, port, append(pageOptions(),
 		simpleserver.WithTickRate(tickRate),
 		// A small kernel send buffer: what the kernel holds can no longer
 		// be replaced or dropped, so a lagging player should not have
 		// seconds of it queued there.
 		simpleserver.Option(func(c *simpleserver.Config) { c.SocketSendBuffer = 32 << 10 }),
-	)
+	)...)
 	g := &game{server: server, size: max(*size, 1), pos: simpleserver.NewMessage(), out: simpleserver.NewMessage(), lastAt: time.Now()}
 	server.OnConnection.AddListener(g.join)
 	server.OnMessage.AddListener(g.message)
