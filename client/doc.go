@@ -80,6 +80,9 @@
 // fails, or when Close is called.
 // Err says which, once every earlier message has been read.
 //
-// Each Client makes one connection in its life; create a new Client to
-// reconnect.
+// Each Client makes one connection in its life, unless WithReconnect is
+// given: it then reconnects by itself (exponential backoff with jitter),
+// queues sends while offline, keeps Read and Receive seamless, resumes its
+// session on a server that keeps sessions (nothing lost or doubled), and
+// reports its state (State, Reconnect.OnState).
 package client

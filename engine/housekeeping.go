@@ -16,7 +16,7 @@ const (
 
 func (s *Server) sweepPeriod() time.Duration {
 	p := maxSweep * 4
-	for _, d := range []time.Duration{s.cfg.PingInterval, s.cfg.PingTimeout, s.cfg.FrameTimeout} {
+	for _, d := range []time.Duration{s.cfg.PingInterval, s.cfg.PingTimeout, s.cfg.FrameTimeout, s.cfg.SessionGrace} {
 		if d > 0 && d < p {
 			p = d
 		}

@@ -22,9 +22,13 @@ import (
 // While c is behind, a frame on a droppable lane is held (replaced, or
 // dropped, as its lane says) instead of queued, and does not count against
 // MaxOutboundBytes. A client with a session (Config.SessionGrace) gets
-// every frame whatever its lane, since its replay after a reconnect must be
-// exact: lanes do not apply to it.
+// every frame whatever its lane while connected, since its replay after a
+// reconnect must be exact; while it is suspended, droppable frames are
+// dropped instead of filling its replay window (they would be stale).
 func (c *Client) SendOn(lane Lane, m *proto.Message) error {
+	if c.isUser() && !lane.IsReliable() && c.sess.suspended() {
+		return nil
+	}
 	if lane.IsReliable() || c.isUser() {
 		return c.Send(m) // a session's replay must be exact: every frame
 	}

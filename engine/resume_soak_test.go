@@ -99,11 +99,11 @@ func cutter(p *faultproxy.Proxy, dur time.Duration, minCuts int, stop <-chan str
 func TestResumeUnderFaults(t *testing.T) {
 	t.Run("sessions", func(t *testing.T) { soak(t, true) })
 	t.Run("no-sessions", func(t *testing.T) { soak(t, false) })
+	t.Run("sessions-inline", func(t *testing.T) { soak(t, true, WithInline(true)) })
 }
 
-func soak(t *testing.T, sessions bool) {
+func soak(t *testing.T, sessions bool, opts ...Option) {
 	msgs, dur, minCuts := soakPlan()
-	var opts []Option
 	if sessions {
 		opts = append(opts, WithSessionGrace(30*time.Second))
 	}

@@ -448,7 +448,9 @@ func (s *Server) finishFanout(b *fanBatch) {
 // user gets every frame, whatever its lane: its replay must be exact.
 func (c *Client) appendShared(frame *outFrame, lane Lane) bool {
 	if c.isUser() {
-		c.sess.sendShared(frame.v1)
+		if lane.IsReliable() || !c.sess.suspended() {
+			c.sess.sendShared(frame.v1)
+		}
 		return false
 	}
 	c.mu.Lock()

@@ -80,10 +80,9 @@ type session struct {
 	waiting *pending // a HELLO waiting for link to close (takeover)
 
 	// Guarded by Server.sessions.mu.
-	tok, prev token       // tokens that resume it (prev until the client confirms tok)
-	hasPrev   bool        // prev is registered
-	timer     *time.Timer // grace expiry while suspended
-	gen       uint64      // suspension count: a stale timer does nothing
+	tok, prev token // tokens that resume it (prev until the client confirms tok)
+	hasPrev   bool  // prev is registered
+	since     int64 // unix ns it was suspended; 0 while connected (the sweep expires it)
 
 	// Inbound, counted on the transport's loop (read by the sweep).
 	in      atomic.Uint64 // MESSAGEs received from the client
@@ -304,10 +303,7 @@ func (s *Server) unregisterLocked(sess *session) {
 		sess.hasPrev = false
 	}
 	delete(s.sessions.suspended, sess)
-	if sess.timer != nil {
-		sess.timer.Stop()
-		sess.timer = nil
-	}
+	sess.since = 0
 }
 
 // resume attaches transport t (on its loop, its HELLO just read) to sess;
@@ -369,11 +365,7 @@ func (s *Server) attach(sess *session, t *Client, clientGot uint64, used token) 
 	s.sessions.byToken[used] = sess
 	s.registerLocked(sess)
 	tok := sess.tok
-	sess.gen++ // a grace timer still running does nothing
-	if sess.timer != nil {
-		sess.timer.Stop()
-		sess.timer = nil
-	}
+	sess.since = 0 // no expiry (it leaves suspended when OnResume is dispatched)
 	s.sessions.mu.Unlock()
 	sess.link = t
 	in := sess.in.Load()
@@ -449,18 +441,17 @@ func (s *Server) sessionConnClosed(c *Client, reason error) bool {
 // releases u.mu, which must be held.
 func (s *Server) suspendLocked(sess *session, reason error) {
 	s.sessions.mu.Lock()
-	sess.gen++
-	gen := sess.gen
+	sess.since = time.Now().UnixNano()
 	s.sessions.suspended[sess] = struct{}{}
-	sess.timer = time.AfterFunc(s.cfg.SessionGrace, func() { s.expire(sess, gen) })
 	s.sessions.mu.Unlock()
 	s.emitUnlock(sess.user, event{kind: evSuspend, c: sess.user, reason: reason})
 }
 
-// expire ends a session whose grace ran out (a timer's goroutine).
-func (s *Server) expire(sess *session, gen uint64) {
+// expire ends a session whose grace ran out (the housekeeping sweep), if
+// it is still suspended since then.
+func (s *Server) expire(sess *session, since int64) {
 	s.sessions.mu.Lock()
-	stale := sess.gen != gen || sess.timer == nil
+	stale := sess.since != since
 	s.sessions.mu.Unlock()
 	if !stale {
 		s.endSession(sess, ErrSessionExpired, "")

@@ -1,5 +1,7 @@
 package engine
 
+import "time"
+
 // The events sessions add: a user suspended (its connection lost) and
 // resumed. They go through the same queue as the others, so a listener
 // sees a session's OnConnection, then OnMessage, OnSuspend, OnResume in
@@ -34,15 +36,32 @@ func (s *Server) dispatchSession(ev *event) {
 	}
 }
 
-// sweepSessions ACKs, for every connected session, what its client sent
-// since the last ACK (the housekeeping sweep).
+// sweepSessions (the housekeeping sweep) ends the suspended sessions whose
+// grace has run out (no timer per session: they cost memory while
+// suspended), and ACKs, for every connected session, what its client sent
+// since the last ACK.
 func (s *Server) sweepSessions() {
+	type expiry struct {
+		sess  *session
+		since int64
+	}
+	var expired []expiry
+	now := time.Now().UnixNano()
+	grace := int64(s.cfg.SessionGrace)
 	s.sessions.mu.Lock()
+	for sess := range s.sessions.suspended {
+		if sess.since != 0 && now-sess.since >= grace {
+			expired = append(expired, expiry{sess, sess.since})
+		}
+	}
 	list := make([]*session, 0, len(s.sessions.byToken))
 	for _, sess := range s.sessions.byToken {
 		list = append(list, sess)
 	}
 	s.sessions.mu.Unlock()
+	for _, e := range expired {
+		s.expire(e.sess, e.since)
+	}
 	for _, sess := range list {
 		u := sess.user
 		u.mu.Lock()

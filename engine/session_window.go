@@ -158,3 +158,11 @@ func (s *Server) suspendedUsers(dst []*Client) []*Client {
 	}
 	return dst
 }
+
+// suspended reports whether sess has no connection now (droppable lanes
+// skip it then).
+func (sess *session) suspended() bool {
+	sess.user.mu.Lock()
+	defer sess.user.mu.Unlock()
+	return sess.link == nil && !sess.ended
+}
