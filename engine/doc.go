@@ -77,6 +77,17 @@
 // returns: its bytes come from a pooled buffer that is reused. Keep it with
 // m.Clone(). In steady state the server allocates nothing per message.
 //
+// # Transports
+//
+// Each connection has a transport, the codec between its bytes and
+// protocol v1 payloads (transport.go): protocol v1 over TCP, and, when
+// Config.WebSocket is enabled, WebSocket on the same port and event loops
+// (websocket.go, on the gnet-free codec in package wsproto). The transport
+// is chosen from the first byte a connection sends; everything above it
+// (events, limits, backpressure, heartbeats, fan-out, Stop) is the same
+// for all. Fan-out encodes a message once and frames it once per
+// transport, not once per client.
+//
 // # Errors and panics
 //
 // A client that breaks the protocol is sent CLOSE with the reason and
