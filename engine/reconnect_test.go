@@ -191,3 +191,25 @@ func TestReconnectGivesUp(t *testing.T) {
 		t.Fatalf("State = %v", st)
 	}
 }
+
+// TestReconnectCloseWhileOffline: Close during the backoff returns at
+// once; Receive then reports ErrClosed, and no goroutine is left (goleak).
+func TestReconnectCloseWhileOffline(t *testing.T) {
+	s, _ := echoDiscServer(t, WithSessionGrace(time.Minute))
+	p := newProxy(t, s)
+	log := newStateLog()
+	c := reconnecting(t, p.Addr(), log, client.Reconnect{MinDelay: time.Hour, MaxDelay: time.Hour})
+	p.Cut(false)
+	log.waitState(t, client.StateReconnecting)
+	start := time.Now()
+	c.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Close while offline took %v", d)
+	}
+	if _, err := c.Receive(context.Background()); !errors.Is(err, client.ErrClosed) {
+		t.Fatalf("Receive after Close = %v, want ErrClosed", err)
+	}
+	if st := c.State(); st != client.StateClosed {
+		t.Fatalf("State = %v", st)
+	}
+}
