@@ -196,6 +196,20 @@ var (
 	WithBroker = engine.WithBroker
 	// WithNodeID sets the server's node ID in a cluster.
 	WithNodeID = engine.WithNodeID
+	// WithLegacyClients serves clients of the original Python library,
+	// unmodified, on the same port (see engine.Config.LegacyClients).
+	WithLegacyClients = engine.WithLegacyClients
+)
+
+// Transport is what a client speaks (Client.Transport): TransportV1,
+// TransportWebSocket or TransportLegacy.
+type Transport = engine.Transport
+
+// The transports; see engine.Transport.
+const (
+	TransportV1        = engine.TransportV1
+	TransportWebSocket = engine.TransportWebSocket
+	TransportLegacy    = engine.TransportLegacy
 )
 
 // WebSocketConfig configures WebSocket clients; see engine.WebSocketConfig.

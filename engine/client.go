@@ -121,7 +121,11 @@ func (c *Client) SendPrepared(pm *PreparedMessage) error {
 		return ErrClientClosed
 	}
 	n0 := len(c.pend)
-	c.pend = c.tr.appendFrame(c.pend, &pm.frame)
+	var err error
+	if c.pend, err = c.tr.appendFrame(c.pend, &pm.frame); err != nil {
+		c.mu.Unlock()
+		return err
+	}
 	c.srv.stats.msgsOut.Add(1)
 	if c.holdIfBehindLocked(n0, pm.lane) {
 		c.mu.Unlock()

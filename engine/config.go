@@ -181,6 +181,17 @@ type Config struct {
 	// kernel's buffer cannot be dropped or replaced any more, so a small
 	// buffer (16-64 KiB) keeps droppable lanes fresh for slow clients.
 	SocketSendBuffer int
+
+	// LegacyClients serves clients of the original Python SimpleServer,
+	// unmodified, on the same port: a connection whose first byte is
+	// neither 0x00 (protocol v1) nor the start of an HTTP request is one
+	// (docs/PROTOCOL.md, "The original library's format"). Off by default,
+	// so that a scanner's bytes never become messages. Such clients get no
+	// heartbeat and no idle timeout (they cannot answer a PING; TCP
+	// keep-alive is turned on instead), nor does a connection that has not
+	// spoken yet, since it may be one; so DetectTimeout, which would take a
+	// silent one for v1, cannot be set with it.
+	LegacyClients bool
 }
 
 // DefaultConfig returns the configuration with every default spelled out.
@@ -278,6 +289,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.WebSocket.validate(c.HTTPPages)...)
+	if c.LegacyClients && c.DetectTimeout > 0 {
+		errs = append(errs, errors.New("DetectTimeout would take a silent original client for v1: it cannot be set with LegacyClients"))
+	}
 	if len(errs) == 0 {
 		return nil
 	}

@@ -65,14 +65,14 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 			return s.refuse(gc, err)
 		}
 	}
+	if s.detecting() {
+		// It becomes a client once its first bytes say what it speaks.
+		c.tr = undetermined{} // before the sweep can see c
+	}
 	c.lastRecv.Store(time.Now().UnixNano())
 	gc.SetContext(c)
 	s.stats.connsTotal.Add(1)
 	c.loop.conns.add(c)
-	if s.detecting() {
-		// It becomes a client once its first bytes say what it speaks.
-		c.tr = undetermined{}
-	}
 	if s.proxyOnOpen(c) {
 		return nil, gnet.None // its transport waits for its PROXY header (proxy.go)
 	}

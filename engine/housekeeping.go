@@ -66,6 +66,10 @@ func (s *Server) checkDeadlines(c *Client, now int64) {
 			return
 		}
 	}
+	if s.cfg.LegacyClients && c.heartbeatExempt() {
+		c.kickLegacyFlush() // and no PING, no idle timeout (legacy.go)
+		return
+	}
 	pi := s.cfg.PingInterval
 	if pi <= 0 {
 		return

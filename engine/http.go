@@ -115,7 +115,7 @@ func (c *Client) queueRaw(b []byte) {
 
 // Nothing but the response is sent before the upgrade.
 func (httpRequest) appendMessage(dst []byte, _ *proto.Message) ([]byte, error) { return dst, nil }
-func (httpRequest) appendFrame(dst []byte, _ *outFrame) []byte                 { return dst }
+func (httpRequest) appendFrame(dst []byte, _ *outFrame) ([]byte, error)        { return dst, nil }
 func (httpRequest) appendPing(dst, _ []byte) []byte                            { return dst }
 func (httpRequest) appendPong(dst, _ []byte) []byte                            { return dst }
 func (httpRequest) appendClose(dst []byte, _ error, _ string) []byte           { return dst }

@@ -85,7 +85,9 @@ func (c *Client) behindLocked() bool {
 // behind, it moves the frame from pend to the lane queue and reports true:
 // the caller then must not queue a flush. c.mu must be held.
 func (c *Client) holdIfBehindLocked(n0 int, lane Lane) bool {
-	if lane.IsReliable() || !c.behindLocked() {
+	// A legacy client's queue is records, written one by one
+	// (legacyflush.go): its lanes are all reliable.
+	if lane.IsReliable() || !c.behindLocked() || c.tr == legacyTr {
 		return false
 	}
 	c.holdLocked(c.pend[n0:], lane)

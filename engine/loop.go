@@ -24,10 +24,12 @@ type loopState struct {
 	wake    chan struct{}          // 1-buffered: recheck why you wait
 
 	// Loop-only.
-	cur   *batch        // events of the current callback, pushed at its end (queue.go)
-	hint  int           // bytes buffered when the current OnTraffic began
-	msg   proto.Message // reused for inline dispatch
-	scope flushScope    // inline mode: sends made by this loop's listeners
+	cur       *batch        // events of the current callback, pushed at its end (queue.go)
+	hint      int           // bytes buffered when the current OnTraffic began
+	msg       proto.Message // reused for inline dispatch
+	scope     flushScope    // inline mode: sends made by this loop's listeners
+	legacyMsg proto.Message // a legacy client's read, decoded (legacy.go)
+	legacyBuf []byte        // and turned into a v1 payload
 }
 
 func (s *Server) loopFor(el gnet.EventLoop) *loopState {

@@ -105,6 +105,10 @@ func (c *Client) flushDirect() {
 	if c.closed || len(c.pend) == 0 {
 		return
 	}
+	if c.tr == legacyTr {
+		c.flushLegacyDirectLocked() // one write per message (legacyflush.go)
+		return
+	}
 	if !c.backlog {
 		n, err := writeFd(c.fd, c.pend)
 		if err != nil {
@@ -151,6 +155,10 @@ func (c *Client) flushOnLoop() {
 	c.recheck = false
 	if c.closed {
 		c.mu.Unlock()
+		return
+	}
+	if c.tr == legacyTr {
+		c.flushLegacyOnLoopLocked() // one write per message (legacyflush.go)
 		return
 	}
 	data := c.pend

@@ -211,6 +211,7 @@ func (s *Server) StartAsync() error {
 			gnet.WithReadBufferCap(s.cfg.ReadBufferCap),
 			gnet.WithReuseAddr(true),
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithTCPKeepAlive(s.tcpKeepAlive()),
 			gnet.WithTicker(true),
 			gnet.WithLogger(gnetLogger{s.log, &s.listenerShut}),
 		)
@@ -417,8 +418,11 @@ next:
 				continue next
 			}
 		}
-		b.sent++
-		if c.appendShared(frame, lane) {
+		needFlush, skipped := c.appendShared(frame, lane)
+		if !skipped {
+			b.sent++
+		}
+		if needFlush {
 			b.list = append(b.list, c)
 		}
 	}
@@ -444,26 +448,33 @@ func (s *Server) finishFanout(b *fanBatch) {
 }
 
 // appendShared queues a fan-out frame (or holds it, see SendOn) and reports
-// whether c newly needs a flush (the caller batches those). A session's
-// user gets every frame, whatever its lane: its replay must be exact.
-func (c *Client) appendShared(frame *outFrame, lane Lane) bool {
+// whether c newly needs a flush (the caller batches those), or that c was
+// skipped: its transport cannot carry the message (counted in
+// Stats.SkippedSends). A session's user gets every frame, whatever its
+// lane: its replay must be exact.
+func (c *Client) appendShared(frame *outFrame, lane Lane) (needFlush, skipped bool) {
 	if c.isUser() {
 		if lane.IsReliable() || !c.sess.suspended() {
 			c.sess.sendShared(frame.v1)
 		}
-		return false
+		return false, false
 	}
 	c.mu.Lock()
 	if c.closing || c.closed {
 		c.mu.Unlock()
-		return false
+		return false, false
 	}
 	n0 := len(c.pend)
-	c.pend = c.tr.appendFrame(c.pend, frame)
+	var err error
+	if c.pend, err = c.tr.appendFrame(c.pend, frame); err != nil {
+		c.mu.Unlock()
+		c.srv.skippedSend(c, err)
+		return false, true
+	}
 	if c.holdIfBehindLocked(n0, lane) {
 		c.mu.Unlock()
-		return false
+		return false, false
 	}
-	needFlush, _ := c.settleLocked()
-	return needFlush
+	needFlush, _ = c.settleLocked()
+	return needFlush, false
 }

@@ -160,7 +160,8 @@ func appendV1(tr transport, dst, frames []byte) []byte {
 		if !ok {
 			break
 		}
-		dst = tr.appendFrame(dst, &outFrame{v1: frames[:n]})
+		// Only legacy clients refuse frames, and they never open sessions.
+		dst, _ = tr.appendFrame(dst, &outFrame{v1: frames[:n]})
 		frames = frames[n:]
 	}
 	return dst

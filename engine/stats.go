@@ -96,6 +96,11 @@ type Stats struct {
 	// MessagesSent counts MESSAGE frames queued to clients: a broadcast
 	// counts once per recipient.
 	MessagesSent uint64
+	// SkippedSends counts fan-out recipients (Broadcast, MessageClients,
+	// rooms) skipped because their transport cannot carry the message: an
+	// original Python client and a message the legacy format cannot
+	// represent (a single Send returns the error instead).
+	SkippedSends uint64
 	// BytesSent counts bytes written to clients' sockets or handed to gnet
 	// to write.
 	BytesSent uint64
@@ -139,6 +144,7 @@ type serverStats struct {
 	refused       paddedCounter
 	msgsIn        paddedCounter // fireMessage (the dispatcher, or loops inline)
 	msgsOut       paddedCounter // Send, fan-out
+	skipped       paddedCounter // fan-out targets whose transport cannot carry the message
 	tickOverruns  paddedCounter
 	brokerPub     paddedCounter
 	brokerPubErrs paddedCounter
@@ -167,6 +173,7 @@ func (s *Server) Stats() Stats {
 		ConnectionsRefused:  s.stats.refused.Load(),
 		MessagesReceived:    s.stats.msgsIn.Load(),
 		MessagesSent:        s.stats.msgsOut.Load(),
+		SkippedSends:        s.stats.skipped.Load(),
 		TickOverruns:        s.stats.tickOverruns.Load(),
 		BrokerPublished:     s.stats.brokerPub.Load(),
 		BrokerPublishErrors: s.stats.brokerPubErrs.Load(),

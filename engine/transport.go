@@ -34,8 +34,10 @@ type transport interface {
 	appendMessage(dst []byte, m *proto.Message) ([]byte, error)
 	// appendFrame appends the v1 frame f.v1 (length prefix included) in
 	// this transport's framing. f caches per-transport forms, so a fan-out
-	// frames a payload once per transport, not once per client.
-	appendFrame(dst []byte, f *outFrame) []byte
+	// frames a payload once per transport, not once per client. It fails,
+	// leaving dst as it was, only for a message the transport cannot carry
+	// (the legacy format's legacy.ErrUnrepresentable).
+	appendFrame(dst []byte, f *outFrame) ([]byte, error)
 	// appendPing appends the server's heartbeat PING carrying data.
 	appendPing(dst, data []byte) []byte
 	// appendPong appends the answer to a v1 PING payload carrying data.
@@ -53,6 +55,11 @@ type outFrame struct {
 	v1 []byte                     // length prefix and payload
 	ws wsFrameHead                // WebSocket's header for it (websocket.go)
 	bb *bytebufferpool.ByteBuffer // owns v1 for a fan-out frame (encodeShared)
+
+	// The legacy form (legacy.go): its queue record, or why there is none.
+	legacy      []byte
+	legacyErr   error
+	legacyBuilt bool
 }
 
 // detect picks the transport of a connection from the first byte it sent.
@@ -67,13 +74,15 @@ func (s *Server) detect(first byte) transport {
 		return v1
 	case first >= 'A' && first <= 'Z' && s.httpEnabled():
 		return newHTTPTransport(s)
+	case s.cfg.LegacyClients:
+		return legacyTr
 	}
 	return v1
 }
 
 // detecting reports whether connections wait for their first bytes to be
 // given a transport; with v1 alone there is nothing to choose.
-func (s *Server) detecting() bool { return s.httpEnabled() }
+func (s *Server) detecting() bool { return s.httpEnabled() || s.cfg.LegacyClients }
 
 // undetermined is the transport of a connection that has sent nothing yet.
 type undetermined struct{}
@@ -85,8 +94,11 @@ func (undetermined) read(h *handler, gc gnet.Conn, c *Client, l *loopState) gnet
 		return gnet.None
 	}
 	t := h.s.detect(first[0])
+	if t != v1 && t != legacyTr && h.s.cfg.LegacyClients && !isHTTPRequest(gc) {
+		t = legacyTr // a legacy message that starts with a capital letter
+	}
 	c.setTransport(t)
-	if t == v1 {
+	if t == v1 { // a legacy client once its first message decodes (legacy.go)
 		h.s.announce(c, true)
 	}
 	return t.read(h, gc, c, l)
@@ -94,7 +106,7 @@ func (undetermined) read(h *handler, gc gnet.Conn, c *Client, l *loopState) gnet
 
 // Nothing is ever sent to an undetermined connection: it is no client yet.
 func (undetermined) appendMessage(dst []byte, _ *proto.Message) ([]byte, error) { return dst, nil }
-func (undetermined) appendFrame(dst []byte, _ *outFrame) []byte                 { return dst }
+func (undetermined) appendFrame(dst []byte, _ *outFrame) ([]byte, error)        { return dst, nil }
 func (undetermined) appendPing(dst, _ []byte) []byte                            { return dst }
 func (undetermined) appendPong(dst, _ []byte) []byte                            { return dst }
 func (undetermined) appendClose(dst []byte, _ error, _ string) []byte           { return dst }
@@ -138,7 +150,9 @@ func (v1Transport) appendMessage(dst []byte, m *proto.Message) ([]byte, error) {
 	return proto.AppendFrame(dst, m)
 }
 
-func (v1Transport) appendFrame(dst []byte, f *outFrame) []byte { return append(dst, f.v1...) }
+func (v1Transport) appendFrame(dst []byte, f *outFrame) ([]byte, error) {
+	return append(dst, f.v1...), nil
+}
 
 func (v1Transport) appendPing(dst, data []byte) []byte { return proto.AppendPing(dst, data) }
 
@@ -176,13 +190,16 @@ func (s *Server) encodeShared(m *proto.Message) (*outFrame, error) {
 // releaseShared recycles a frame from encodeShared.
 func (s *Server) releaseShared(f *outFrame) {
 	s.outPool.Put(f.bb)
-	*f = outFrame{}
+	*f = outFrame{legacy: f.legacy[:0]} // keeps the legacy form's storage
 	sharedPool.Put(f)
 }
 
 // prepare builds every transport's form of f at once, for a frame that
 // will be shared between goroutines (PreparedMessage).
-func (f *outFrame) prepare() { f.ws.build(len(f.v1) - proto.LengthSize) }
+func (f *outFrame) prepare() {
+	f.ws.build(len(f.v1) - proto.LengthSize)
+	f.buildLegacy()
+}
 
 // releaser is a transport holding pooled reading state, released by
 // OnClose on the loop.

@@ -143,12 +143,12 @@ func (*wsTransport) appendMessage(dst []byte, m *proto.Message) ([]byte, error) 
 	return out, nil
 }
 
-func (*wsTransport) appendFrame(dst []byte, f *outFrame) []byte {
+func (*wsTransport) appendFrame(dst []byte, f *outFrame) ([]byte, error) {
 	if f.ws.n == 0 {
 		f.ws.build(len(f.v1) - proto.LengthSize)
 	}
 	dst = append(dst, f.ws.b[:f.ws.n]...)
-	return append(dst, f.v1[proto.LengthSize:]...)
+	return append(dst, f.v1[proto.LengthSize:]...), nil
 }
 
 // appendPing is a WebSocket ping: browsers answer it by themselves.

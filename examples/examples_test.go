@@ -40,12 +40,13 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// startServer runs an example server and waits until it accepts connections.
-func startServer(t *testing.T, name string) int {
+// startServer runs an example server (with more flags if given) and waits
+// until it accepts connections.
+func startServer(t *testing.T, name string, flags ...string) int {
 	t.Helper()
 	bin := build(t, name)
 	port := freePort(t)
-	cmd := exec.Command(bin, "-addr", fmt.Sprintf("127.0.0.1:%d", port))
+	cmd := exec.Command(bin, append([]string{"-addr", fmt.Sprintf("127.0.0.1:%d", port)}, flags...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

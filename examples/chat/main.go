@@ -34,8 +34,10 @@ func main() {
 	host, port := splitAddr(*addr)
 
 	// WebSocket on, and the browser page at /: browsers join the same room
-	// (page.go).
-	server := simpleserver.NewServer(host, port, append(pageOptions(), simpleserver.WithVerbose(*verbose), simpleserver.WithSessionGrace(*grace))...)
+	// (page.go). Clients of the original Python library join it too,
+	// unmodified.
+	server := simpleserver.NewServer(host, port, append(pageOptions(), simpleserver.WithVerbose(*verbose),
+		simpleserver.WithSessionGrace(*grace), simpleserver.WithLegacyClients(true))...)
 
 	// All listeners run on one goroutine, so the room needs no lock.
 	out := simpleserver.NewMessage()

@@ -24,8 +24,10 @@ func main() {
 	host, port := splitAddr(*addr)
 
 	// WebSocket on: browsers connect to ws://<addr>/ws (binary messages
-	// are v1 payloads, text messages arrive as headerless messages).
-	server := simpleserver.NewServer(host, port, simpleserver.WithVerbose(*verbose), simpleserver.WithWebSocket(true))
+	// are v1 payloads, text messages arrive as headerless messages). Clients
+	// of the original Python library are served too, unmodified.
+	server := simpleserver.NewServer(host, port, simpleserver.WithVerbose(*verbose),
+		simpleserver.WithWebSocket(true), simpleserver.WithLegacyClients(true))
 	server.OnMessage.AddListener(func(c *simpleserver.Client, m *simpleserver.NetworkMessage) {
 		// m is valid until this listener returns; Send encodes it at once.
 		if err := c.Send(m); err != nil {

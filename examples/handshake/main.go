@@ -4,6 +4,8 @@
 //	go run ./examples/handshake -role server -addr 127.0.0.1:8080
 //	go run ./examples/handshake -role client -addr 127.0.0.1:8080
 //
+// The server also answers the seed's original Python client, unmodified.
+//
 // With -role both (the default) it runs the server, then the client
 // against it, and exits once the client has its answer.
 package main
@@ -14,6 +16,8 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"os"
+	"os/signal"
 	"strconv"
 	"time"
 
@@ -32,7 +36,17 @@ func main() {
 
 	switch *role {
 	case "server":
-		log.Fatal(newServer(host, port).Start())
+		server := newServer(host, port)
+		if err := server.StartAsync(); err != nil {
+			log.Fatal(err)
+		}
+		log.Printf("handshake server listening on %v (Ctrl-C stops)", server.Addr())
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+		defer stop()
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = server.Stop(shutdown)
 	case "client":
 		runClient(host, port)
 	case "both":
@@ -64,8 +78,9 @@ func newServer(host string, port int) *simpleserver.Server {
 		fmt.Printf("Message received from %v: %s\n", client.RemoteAddr(), message.Body())
 	}
 
-	// Create a new server instance.
-	server := simpleserver.NewServer(host, port, simpleserver.WithTickRate(120))
+	// Create a new server instance. It also serves clients of the original
+	// Python library, unmodified (the seed's own client example among them).
+	server := simpleserver.NewServer(host, port, simpleserver.WithTickRate(120), simpleserver.WithLegacyClients(true))
 	// add a callback to the OnMessage event.
 	server.OnMessage.AddListener(onMessage)
 	return server
