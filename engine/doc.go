@@ -82,11 +82,14 @@
 // Each connection has a transport, the codec between its bytes and
 // protocol v1 payloads (transport.go): protocol v1 over TCP, and, when
 // Config.WebSocket is enabled, WebSocket on the same port and event loops
-// (websocket.go, on the gnet-free codec in package wsproto). The transport
-// is chosen from the first byte a connection sends; everything above it
-// (events, limits, backpressure, heartbeats, fan-out, Stop) is the same
-// for all. Fan-out encodes a message once and frames it once per
-// transport, not once per client.
+// (websocket.go, on the gnet-free codec in package wsproto), and, when
+// Config.LegacyClients is set, the original Python library's text format
+// (legacy.go, on package proto/legacy). The transport is chosen from the
+// first bytes a connection sends (Client.Transport tells which); everything
+// above it (events, limits, backpressure, fan-out, Stop) is the same for
+// all, except that legacy clients get no heartbeat and no CLOSE, which
+// they cannot understand. Fan-out encodes a message once and frames it
+// once per transport, not once per client.
 //
 // # Errors and panics
 //

@@ -436,3 +436,25 @@ func TestLegacyDetection(t *testing.T) {
 	default:
 	}
 }
+
+// A silent connection may be an original client, so nothing may take it
+// for v1 after a while.
+func TestLegacyConfig(t *testing.T) {
+	if _, err := New(Config{LegacyClients: true, DetectTimeout: time.Second}); err == nil || !strings.Contains(err.Error(), "DetectTimeout") {
+		t.Fatalf("LegacyClients with DetectTimeout: %v, want an error naming DetectTimeout", err)
+	}
+	if _, err := New(Config{LegacyClients: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With sessions on (a v1 client's first frame may be a HELLO), an original
+// client's first message still makes it a plain client at once.
+func TestLegacyWithSessions(t *testing.T) {
+	s := legacyServer(t, hzOpt(func(c *Config) { c.SessionGrace = time.Minute }))
+	seedHandshake(s)
+	run(t, s)
+	lc := dialLegacy(t, s)
+	lc.send("$handshake:|%Hello server!")
+	lc.expect("$handshake:example|%Hello from the server!")
+}
