@@ -109,13 +109,16 @@ type ListenerID = engine.ListenerID
 // Disconnect reasons (test OnDisconnect's reason with errors.Is) and the
 // errors of Server and Client methods; see engine's documentation of each.
 var (
-	ErrPeerGone       = engine.ErrPeerGone
-	ErrPeerClosed     = engine.ErrPeerClosed
-	ErrKicked         = engine.ErrKicked
-	ErrSlowConsumer   = engine.ErrSlowConsumer
-	ErrIdleTimeout    = engine.ErrIdleTimeout
-	ErrFrameTimeout   = engine.ErrFrameTimeout
-	ErrServerFull     = engine.ErrServerFull
+	ErrPeerGone     = engine.ErrPeerGone
+	ErrPeerClosed   = engine.ErrPeerClosed
+	ErrKicked       = engine.ErrKicked
+	ErrSlowConsumer = engine.ErrSlowConsumer
+	ErrIdleTimeout  = engine.ErrIdleTimeout
+	ErrFrameTimeout = engine.ErrFrameTimeout
+	ErrServerFull   = engine.ErrServerFull
+	// ErrAddrLimit is the CLOSE reason of a connection refused by
+	// WithMaxConnectionsPerAddr.
+	ErrAddrLimit      = engine.ErrAddrLimit
 	ErrServerShutdown = engine.ErrServerShutdown
 	ErrListenerPanic  = engine.ErrListenerPanic
 	// Sessions (WithSessionGrace): the grace ran out, or the replay
@@ -186,6 +189,10 @@ var (
 	WithLimits = engine.WithLimits
 	// WithTrustedProxies turns the PROXY protocol on for those prefixes.
 	WithTrustedProxies = engine.WithTrustedProxies
+	// WithMaxConnectionsPerAddr caps the clients one address may hold.
+	WithMaxConnectionsPerAddr = engine.WithMaxConnectionsPerAddr
+	// WithAcceptRate caps new connections accepted per second.
+	WithAcceptRate = engine.WithAcceptRate
 	// WithWebSocket accepts WebSocket clients on /ws of the same port.
 	WithWebSocket = engine.WithWebSocket
 	// WithHTTPPage serves a small static page to plain HTTP GETs of a path.

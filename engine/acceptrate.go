@@ -2,6 +2,12 @@ package engine
 
 import "time"
 
+// WithAcceptRate caps how many connections are accepted per second; see
+// Config.AcceptRate.
+func WithAcceptRate(perSecond int) Option {
+	return func(c *Config) { c.AcceptRate = perSecond }
+}
+
 // tokenBucket paces the accept loop for Config.AcceptRate: rate tokens a
 // second, in bursts of up to one second's worth. Accept loop only.
 type tokenBucket struct {

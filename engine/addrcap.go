@@ -22,6 +22,12 @@ type addrCap struct {
 	n  map[netip.Prefix]int32
 }
 
+// WithMaxConnectionsPerAddr caps concurrent clients per source address
+// (IPv6: per /64); see Config.MaxConnectionsPerAddr.
+func WithMaxConnectionsPerAddr(n int) Option {
+	return func(c *Config) { c.MaxConnectionsPerAddr = n }
+}
+
 // addrKey returns the prefix a connection from a counts against.
 func addrKey(a net.Addr) (netip.Prefix, bool) {
 	var ip netip.Addr

@@ -42,7 +42,7 @@ func TestMaxConnectionsPerAddr(t *testing.T) {
 	for _, inline := range []bool{false, true} {
 		t.Run(map[bool]string{false: "dispatch", true: "inline"}[inline], func(t *testing.T) {
 			s := startServer(t, hzQuiet(), hzOpt(noHeartbeat), WithInline(inline),
-				hzOpt(func(c *Config) { c.MaxConnectionsPerAddr = 2 }))
+				WithMaxConnectionsPerAddr(2))
 			ev := hzRecord(s)
 			run(t, s)
 			a1 := dialFrom(t, s, "127.0.0.1")
@@ -116,7 +116,7 @@ func TestMaxConnectionsPerAddrBehindProxy(t *testing.T) {
 // every one is admitted in the end: none is refused.
 func TestAcceptRate(t *testing.T) {
 	const rate, n = 50, 75
-	s := startServer(t, hzQuiet(), hzOpt(noHeartbeat), hzOpt(func(c *Config) { c.AcceptRate = rate }))
+	s := startServer(t, hzQuiet(), hzOpt(noHeartbeat), WithAcceptRate(rate))
 	var (
 		mu    sync.Mutex
 		times []time.Time

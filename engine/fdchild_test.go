@@ -68,8 +68,9 @@ func fdChild(spec string) int {
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		if in.Text() == "stats" {
+			st := s.Stats()
 			fmt.Printf("STATS goroutines=%d clients=%d accepted=%d failures=%d dropped=%d\n", runtime.NumGoroutine(),
-				s.numConns.Load(), s.acc.accepted.Load(), s.acc.failures.Load(), s.acc.dropped.Load())
+				st.Connections, s.acc.accepted.Load(), st.AcceptFailures, st.AcceptDropped)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -88,6 +88,13 @@ type Stats struct {
 	// ConnectionsRefused counts connections refused at admission (server
 	// full, shutting down) or before they were announced (PROXY protocol).
 	ConnectionsRefused uint64
+	// AcceptFailures counts failed accepts (EMFILE when the fd table is
+	// full...), each followed by a pause of the accept loop; AcceptDropped
+	// the accepted connections closed because no fd was left to hand them
+	// to an event loop; AcceptPaused says whether accepting is paused now.
+	AcceptFailures uint64
+	AcceptDropped  uint64
+	AcceptPaused   bool
 	// MessagesReceived counts MESSAGE frames handed to OnMessage.
 	MessagesReceived uint64
 	// BytesReceived counts bytes read from clients and consumed (frames
@@ -171,6 +178,9 @@ func (s *Server) Stats() Stats {
 		Connections:         s.numConns.Load(),
 		ConnectionsTotal:    s.stats.connsTotal.Load(),
 		ConnectionsRefused:  s.stats.refused.Load(),
+		AcceptFailures:      s.acc.failures.Load(),
+		AcceptDropped:       s.acc.dropped.Load(),
+		AcceptPaused:        s.acc.paused.Load(),
 		MessagesReceived:    s.stats.msgsIn.Load(),
 		MessagesSent:        s.stats.msgsOut.Load(),
 		SkippedSends:        s.stats.skipped.Load(),

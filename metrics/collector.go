@@ -44,6 +44,7 @@ type descs struct {
 	brokerPub, brokerPubErrs, brokerRecv     *prometheus.Desc
 	brokerSubs                               *prometheus.Desc
 	laneReplaced, laneDropped, laneHeld      *prometheus.Desc
+	acceptFails, acceptDropped, acceptPaused *prometheus.Desc
 }
 
 // Option configures a Collector.
@@ -88,6 +89,9 @@ func NewCollector(src Source, opts ...Option) *Collector {
 		laneReplaced:  d("lane_replaced_total", "Latest-lane frames replaced by a newer frame of their key while the client was behind."),
 		laneDropped:   d("lane_dropped_total", "Droppable-lane frames dropped while the client was behind, by reason (expired: past the ephemeral ttl; evicted: over a lane budget).", "reason"),
 		laneHeld:      d("lane_held_bytes", "Bytes of droppable frames held for clients that are behind."),
+		acceptFails:   d("accept_failures_total", "Failed accepts (EMFILE when the fd table is full, ENFILE, ENOBUFS, ENOMEM), each pausing the accept loop."),
+		acceptDropped: d("accept_dropped_total", "Accepted connections closed because no fd was left to hand them to an event loop."),
+		acceptPaused:  d("accept_paused", "1 while accepting is paused by failing accepts, else 0."),
 	}}
 }
 
@@ -99,6 +103,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		d.disconnects, d.slowKicks, d.queuedBytes, d.dispatchQueue, d.tickOverruns,
 		d.brokerPub, d.brokerPubErrs, d.brokerRecv, d.brokerSubs,
 		d.laneReplaced, d.laneDropped, d.laneHeld,
+		d.acceptFails, d.acceptDropped, d.acceptPaused,
 	} {
 		ch <- x
 	}
@@ -136,4 +141,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.laneDropped, st.Lanes.Expired, "expired")
 	counter(d.laneDropped, st.Lanes.Evicted, "evicted")
 	gauge(d.laneHeld, st.Lanes.HeldBytes)
+	counter(d.acceptFails, st.AcceptFailures)
+	counter(d.acceptDropped, st.AcceptDropped)
+	paused := int64(0)
+	if st.AcceptPaused {
+		paused = 1
+	}
+	gauge(d.acceptPaused, paused)
 }
