@@ -50,6 +50,16 @@
 // Server.Room(name) is a named group of clients to broadcast to, with O(1)
 // Join and Leave; see Room.
 //
+// # Clusters
+//
+// With Config.Broker set (broker/natsbroker for NATS), Broadcast, room
+// broadcasts and their Prepared and On variants also reach the clients of
+// every other server on the broker: delivered locally first, then
+// published once. Across nodes delivery is at most once; a send that could
+// not be published returns ErrBrokerPublish after the local delivery.
+// Client IDs are then unique across the cluster (BroadcastExceptIDs). See
+// broker.go.
+//
 // # Backpressure
 //
 // A client that sends faster than the listeners handle is slowed down, not

@@ -344,7 +344,9 @@ func (s *Server) Clients() []*Client { return s.reg.snapshot(nil) }
 func (s *Server) NumClients() int { return s.reg.len() }
 
 // Broadcast sends m to every connected client except the exclusions. m is
-// encoded once, and it may be reused when Broadcast returns.
+// encoded once, and it may be reused when Broadcast returns. With a
+// Broker, the clients of every node get it; an error wrapping
+// ErrBrokerPublish means only this node's clients did.
 func (s *Server) Broadcast(m *proto.Message, exclusions ...*Client) error {
 	return s.fanoutMessage(m, Reliable, nil, exclusions, true)
 }
