@@ -500,3 +500,51 @@ func TestLanesEveryCallSite(t *testing.T) {
 		t.Errorf("server stats %+v", srv)
 	}
 }
+
+// TestLanesWebSocket: a WebSocket client behind gets the newest frame per
+// key too: held frames are kept in its transport's framing.
+func TestLanesWebSocket(t *testing.T) {
+	s := startServer(t, append(wsOpts(), hzOpt(noHeartbeat), hzOpt(func(c *Config) { c.SocketSendBuffer = slowBufSize }))...)
+	conns := make(chan *Client, 1)
+	s.OnConnection.AddListener(func(c *Client) { conns <- c })
+	run(t, s)
+	raw := hzDial(t, s, slowBufSize)
+	ws, resp := wsUpgrade(t, raw.Conn, s.Addr().String(), "/ws")
+	if resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %d", resp.StatusCode)
+	}
+	c := <-conns
+	_ = c.Send(proto.NewMessage().AddHeader("k", "filler").SetBody(make([]byte, 256<<10)))
+	waitFor(t, "the client to be behind", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.backlog
+	})
+	room := s.Room("ws")
+	_ = room.Join(c)
+	for seq := 0; seq < 30; seq++ {
+		_ = c.SendOn(Latest(0), slowPos(0, seq))
+		_ = room.BroadcastOn(Latest(1), slowPos(1, seq))
+	}
+	got := map[int][]int{}
+	for len(got[0]) == 0 || len(got[1]) == 0 {
+		m := ws.readMessage()
+		if k, _ := m.HeaderString("k"); k == "p" {
+			b := m.Body()
+			key := int(binary.LittleEndian.Uint32(b))
+			got[key] = append(got[key], int(binary.LittleEndian.Uint32(b[4:])))
+		}
+	}
+	waitFor(t, "nothing held", func() bool { return c.LaneStats().HeldBytes == 0 })
+	_ = c.Send(slowChat(0))
+	for {
+		m := ws.readMessage()
+		if k, _ := m.HeaderString("k"); k == "c" {
+			break
+		}
+		t.Errorf("unexpected frame after the held ones: %v", m)
+	}
+	if !slices.Equal(got[0], []int{29}) || !slices.Equal(got[1], []int{29}) {
+		t.Errorf("got %v, want only the newest of each key", got)
+	}
+}
