@@ -39,6 +39,7 @@ type Collector struct {
 type descs struct {
 	connections, accepted, refused           *prometheus.Desc
 	msgsIn, bytesIn, msgsOut, bytesOut       *prometheus.Desc
+	skipped                                  *prometheus.Desc
 	disconnects, slowKicks                   *prometheus.Desc
 	queuedBytes, dispatchQueue, tickOverruns *prometheus.Desc
 	brokerPub, brokerPubErrs, brokerRecv     *prometheus.Desc
@@ -76,6 +77,7 @@ func NewCollector(src Source, opts ...Option) *Collector {
 		msgsIn:        d("messages_received_total", "MESSAGE frames received from clients and handed to OnMessage."),
 		bytesIn:       d("received_bytes_total", "Bytes read from clients (frames of any kind, length prefixes included)."),
 		msgsOut:       d("messages_sent_total", "MESSAGE frames queued to clients; a broadcast counts once per recipient."),
+		skipped:       d("skipped_sends_total", "Fan-out recipients skipped because their transport cannot carry the message (original Python clients)."),
 		bytesOut:      d("sent_bytes_total", "Bytes written to clients' sockets or handed to the event loop to write."),
 		disconnects:   d("disconnects_total", "Clients that left, by reason.", "reason"),
 		slowKicks:     d("slow_consumer_kicks_total", "Clients disconnected because their outbound queue passed MaxOutboundBytes."),
@@ -99,7 +101,7 @@ func NewCollector(src Source, opts ...Option) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	d := &c.descs
 	for _, x := range []*prometheus.Desc{
-		d.connections, d.accepted, d.refused, d.msgsIn, d.bytesIn, d.msgsOut, d.bytesOut,
+		d.connections, d.accepted, d.refused, d.msgsIn, d.bytesIn, d.msgsOut, d.bytesOut, d.skipped,
 		d.disconnects, d.slowKicks, d.queuedBytes, d.dispatchQueue, d.tickOverruns,
 		d.brokerPub, d.brokerPubErrs, d.brokerRecv, d.brokerSubs,
 		d.laneReplaced, d.laneDropped, d.laneHeld,
@@ -125,6 +127,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.msgsIn, st.MessagesReceived)
 	counter(d.bytesIn, st.BytesReceived)
 	counter(d.msgsOut, st.MessagesSent)
+	counter(d.skipped, st.SkippedSends)
 	counter(d.bytesOut, st.BytesSent)
 	for r, v := range st.Disconnects {
 		counter(d.disconnects, v, engine.DisconnectReason(r).String())
