@@ -46,6 +46,7 @@ func (s *Server) admit(c *Client, l *loopState) bool {
 		return true
 	}
 	s.pushStaged(l)
+	s.stats.throttles.Add(1)
 	l.waitFor.Store(c)
 	s.waiters.Add(1)
 	ok := false

@@ -126,6 +126,10 @@ func TestBackpressureThrottles(t *testing.T) {
 			if floodC.Closed() {
 				t.Fatal("the throttled client was disconnected")
 			}
+			if st := s.Stats(); st.ThrottledLoops != 1 || st.InboundThrottles == 0 || st.InboundQueuedBytes <= 0 {
+				t.Errorf("Stats while throttled: %d loops waiting, %d throttles, %d inbound bytes; want 1, >0, >0",
+					st.ThrottledLoops, st.InboundThrottles, st.InboundQueuedBytes)
+			}
 			// The other loop still serves its clients.
 			pinger.write(hzControl(proto.KindPing, []byte("are you there")))
 			if pong, err := hzReadKind(pinger, proto.KindPong, 5*time.Second); err != nil || string(pong) != "are you there" {
@@ -199,8 +203,9 @@ func TestBackpressureGlobalCap(t *testing.T) {
 	if v := bad.Load(); v != nil {
 		t.Fatal(v)
 	}
-	if q := s.queued.Load(); q != 0 {
-		t.Errorf("queued %d bytes after everything was handled, want 0", q)
+	if st := s.Stats(); st.InboundQueuedBytes != 0 || st.ThrottledLoops != 0 || st.InboundThrottles < 2 {
+		t.Errorf("Stats after: %d inbound bytes, %d loops waiting, %d throttles; want 0, 0, >= 2",
+			st.InboundQueuedBytes, st.ThrottledLoops, st.InboundThrottles)
 	}
 	ev.noDisc(t)
 }

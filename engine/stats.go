@@ -122,6 +122,14 @@ type Stats struct {
 	QueuedBytes int64
 	// DispatchQueue is the number of events waiting for the dispatcher.
 	DispatchQueue int
+	// InboundQueuedBytes is what received MESSAGEs not yet handled are
+	// charged against Config.MaxQueuedBytes (payload + 128 B each).
+	InboundQueuedBytes int64
+	// ThrottledLoops is the number of event loops waiting for the
+	// dispatcher now; InboundThrottles counts such waits (backpressure on
+	// a sender at its high-water mark, or on everyone at MaxQueuedBytes).
+	ThrottledLoops   int
+	InboundThrottles uint64
 	// TickOverruns counts ticks whose dispatch and OnUpdate took longer
 	// than a tick period (1/TickRate).
 	TickOverruns uint64
@@ -153,6 +161,7 @@ type serverStats struct {
 	msgsOut       paddedCounter // Send, fan-out
 	skipped       paddedCounter // fan-out targets whose transport cannot carry the message
 	tickOverruns  paddedCounter
+	throttles     paddedCounter // backpressure waits (loops, slow path)
 	brokerPub     paddedCounter
 	brokerPubErrs paddedCounter
 	brokerRecv    paddedCounter
@@ -210,6 +219,9 @@ func (s *Server) Stats() Stats {
 		}
 	}
 	st.DispatchQueue = s.queue.len()
+	st.InboundQueuedBytes = s.queued.Load()
+	st.ThrottledLoops = int(s.waiters.Load())
+	st.InboundThrottles = s.stats.throttles.Load()
 	return st
 }
 
