@@ -217,8 +217,11 @@ func TestHeartbeat(t *testing.T) {
 		if gap := time.Since(last); gap < interval {
 			t.Fatalf("PING %d came %v after the last sign of life, before PingInterval %v", i, gap, interval)
 		}
-		rc.write(hzControl(proto.KindPong, data))
+		// Take the time before writing: the server cannot see the PONG
+		// earlier, while this goroutine may be descheduled after the
+		// write for long enough that a time taken then is too late.
 		last = time.Now()
+		rc.write(hzControl(proto.KindPong, data))
 	}
 	if c.Closed() {
 		t.Fatal("a client that answers PINGs was disconnected")
