@@ -528,9 +528,15 @@ func TestGracefulStop(t *testing.T) {
 		err    error
 	}
 	var slowRead atomic.Int64
+	// The slow reader starts reading only as Stop begins, so that most of
+	// what was sent is still queued then however slow this machine is.
+	stopping := make(chan struct{})
 	reader := func(rc *rawConn, size int, slowly bool) <-chan result {
 		out := make(chan result, 1)
 		go func() {
+			if slowly {
+				<-stopping
+			}
 			rc.SetReadDeadline(time.Now().Add(60 * time.Second))
 			f := hzFrames{r: rc.r}
 			var res result
@@ -577,6 +583,7 @@ func TestGracefulStop(t *testing.T) {
 	}
 	stopStart := time.Now()
 	readAtStop := slowRead.Load()
+	close(stopping)
 	hzStop(t, s, 60*time.Second)
 	t.Logf("Stop took %v; %d of %d messages were still queued to the slow reader", time.Since(stopStart), int64(total)-readAtStop, total)
 	if readAtStop > int64(total)/2 {
