@@ -133,6 +133,22 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 		h.closeUnannounced(c, err)
 		return gnet.None
 	}
+	reason := s.retire(c, err)
+	s.countDisconnect(reason)
+	s.log.Debug("simpleserver: client disconnected", "client", c.id, "addr", c.addr.String(), "reason", reason.Error())
+	if s.cfg.Inline {
+		s.reg.remove(c)
+		s.fireDisconnect(c, reason)
+	} else {
+		s.pushEvent(c.loop, evClose, c, reason)
+	}
+	return gnet.None
+}
+
+// retire is the part of OnClose that every connection goes through,
+// announced or not: it marks c closed (no more direct writes), frees its
+// buffers, its transport's and its admission slots, and returns why it went.
+func (s *Server) retire(c *Client, err error) error {
 	c.mu.Lock()
 	c.closed = true
 	c.setReasonLocked(peerReason(err))
@@ -145,16 +161,8 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	c.loop.conns.remove(c)
 	s.numConns.Add(-1)
-	s.countDisconnect(reason)
 	s.releaseAddr(c)
-	s.log.Debug("simpleserver: client disconnected", "client", c.id, "addr", c.addr.String(), "reason", reason.Error())
-	if s.cfg.Inline {
-		s.reg.remove(c)
-		s.fireDisconnect(c, reason)
-	} else {
-		s.pushEvent(c.loop, evClose, c, reason)
-	}
-	return gnet.None
+	return reason
 }
 
 // peerReason turns what gnet reports into a disconnect reason.

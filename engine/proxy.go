@@ -122,19 +122,7 @@ func (h *handler) proxyReject(c *Client, detail string) gnet.Action {
 // (or waiting for its header) when Stop began.
 func (h *handler) closeUnannounced(c *Client, err error) {
 	s := h.s
-	c.mu.Lock()
-	c.closed = true
-	c.setReasonLocked(peerReason(err))
-	reason := c.reason
-	c.pend, c.spare = nil, nil
-	tr := c.tr
-	c.mu.Unlock()
-	if r, ok := tr.(releaser); ok {
-		r.release()
-	}
-	c.loop.conns.remove(c)
-	s.numConns.Add(-1)
-	s.releaseAddr(c)
+	reason := s.retire(c, err)
 	if c.proxy == proxyAwait {
 		s.stats.refused.Add(1)
 	}
