@@ -107,7 +107,7 @@ func FuzzDecode(f *testing.F) {
 // FuzzCheck proves the list of unrepresentable messages exact: Append
 // accepts a message if and only if the reference decoder reads its encoding
 // back as the same message (a value cut at its first ':' aside, the one
-// accepted loss) within the Go side's limits.
+// accepted loss) within the Go side's limits, and its value has no '|'.
 //
 //	go test -fuzz=FuzzCheck ./proto/legacy
 func FuzzCheck(f *testing.F) {
@@ -139,7 +139,13 @@ func FuzzCheck(f *testing.F) {
 		for i := 0; readsBack && i < len(hs); i++ {
 			readsBack = hs[i] == want[i]
 		}
-		if (err == nil) != readsBack {
+		// One refusal on purpose beyond that: a '|' in a value, as the
+		// issue lists it. After a ':' in the same value the original
+		// decoder may happen to drop it with the rest of the value (a
+		// value ":|" reads back as ""), but a rule that hangs on where the
+		// ':' stands would be a trap for senders.
+		refuse := !readsBack || withHeader && strings.Contains(value, "|")
+		if (err != nil) != refuse {
 			t.Fatalf("Append(%q) err=%v, but reference reads %q %q ok=%v", raw, err, hs, gotBody, ok)
 		}
 		if err == nil && string(enc) != raw {
