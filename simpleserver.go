@@ -127,6 +127,8 @@ var (
 	ErrSessionOverflow = engine.ErrSessionOverflow
 	ErrProxyProtocol   = engine.ErrProxyProtocol
 	ErrBrokerPublish   = engine.ErrBrokerPublish
+	// ErrNoSuchClient: SendToID named a client of this node that is not here.
+	ErrNoSuchClient = engine.ErrNoSuchClient
 
 	ErrServerClosed = engine.ErrServerClosed
 	ErrNotStarted   = engine.ErrNotStarted

@@ -103,7 +103,11 @@ func (s *Server) openBroker() error {
 		_ = b.Close()
 		return fmt.Errorf("simpleserver: subscribe to broadcasts: %w", err)
 	}
-	s.stats.brokerSubs.Add(1)
+	if err := b.Subscribe(NodeTopic(s.nodeID)); err != nil {
+		_ = b.Close()
+		return fmt.Errorf("simpleserver: subscribe to direct sends: %w", err)
+	}
+	s.stats.brokerSubs.Add(2)
 	return nil
 }
 
@@ -172,6 +176,10 @@ func (s *Server) deliverRemote(data []byte) {
 		return
 	}
 	s.stats.brokerRecv.Add(1)
+	if env.direct {
+		s.deliverDirect(env)
+		return
+	}
 	excl := s.localClients(env)
 	f := sharedPool.Get().(*outFrame)
 	f.v1 = env.frame     // the publishing node's encoding, fanned out as is
@@ -211,12 +219,9 @@ func (s *Server) clientsByID(ids func(func(uint64) bool)) []*Client {
 	var out []*Client
 	s.reg.mu.RLock()
 	defer s.reg.mu.RUnlock()
-	for _, c := range s.reg.clients {
-		for id := range ids {
-			if c.id == id {
-				out = append(out, c)
-				break
-			}
+	for id := range ids {
+		if c := s.reg.byID[id]; c != nil {
+			out = append(out, c)
 		}
 	}
 	return out

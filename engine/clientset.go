@@ -20,12 +20,19 @@ type clientSet struct {
 	mu      sync.RWMutex
 	clients []*Client
 	which   int
+	byID    map[uint64]*Client // the registry only: Server.ClientByID
 }
 
 func (s *clientSet) add(c *Client) {
 	s.mu.Lock()
 	c.slots[s.which] = len(s.clients)
 	s.clients = append(s.clients, c)
+	if s.which == registrySlot {
+		if s.byID == nil {
+			s.byID = make(map[uint64]*Client)
+		}
+		s.byID[c.id] = c
+	}
 	s.mu.Unlock()
 }
 
@@ -42,6 +49,16 @@ func (s *clientSet) remove(c *Client) {
 	s.clients[last] = nil
 	s.clients = s.clients[:last]
 	c.slots[s.which] = -1
+	if s.which == registrySlot {
+		delete(s.byID, c.id)
+	}
+}
+
+// get returns the member with ID id, nil if none (the registry only).
+func (s *clientSet) get(id uint64) *Client {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.byID[id]
 }
 
 // snapshot appends the members to dst.

@@ -57,8 +57,8 @@
 // every other server on the broker: delivered locally first, then
 // published once. Across nodes delivery is at most once; a send that could
 // not be published returns ErrBrokerPublish after the local delivery.
-// Client IDs are then unique across the cluster (BroadcastExceptIDs). See
-// broker.go.
+// Client IDs are then unique across the cluster (BroadcastExceptIDs), and
+// SendToID reaches one client of any node. See broker.go and direct.go.
 //
 // # Backpressure
 //

@@ -15,11 +15,23 @@ import (
 //	roomlen   uvarint, then the room name ("" for Server.Broadcast)
 //	frame     the rest: the encoded v1 frame, as sent to clients
 //
+// A direct send (Server.SendToID to a client of another node) has its own
+// version, published on the target node's NodeTopic:
+//
+//	version   1 byte  (directVersion)
+//	origin    4 bytes big-endian node ID
+//	lane      1 byte kind, then its argument as a uvarint
+//	target    8 bytes big-endian client ID
+//	frame     the rest
+//
 // A binary envelope rather than broker headers: NATS headers cost a map
 // per message. The frame is encoded once by the publishing node and fanned
 // out as is by every receiving node.
 
-const envelopeVersion = 1
+const (
+	envelopeVersion = 1
+	directVersion   = 2
+)
 
 var errEnvelope = errors.New("simpleserver: malformed broker envelope")
 
@@ -31,6 +43,8 @@ type envelope struct {
 	nexcl  int
 	room   string
 	frame  []byte
+	direct bool   // a direct send to target
+	target uint64 // the client ID of a direct send
 }
 
 // laneOf returns the publication's lane; an unknown kind (a newer node)
@@ -69,11 +83,22 @@ func appendEnvelope(b []byte, origin uint32, room string, frame []byte, lane Lan
 	return append(b, frame...)
 }
 
+// appendDirect encodes a direct send of frame to the client target.
+func appendDirect(b []byte, origin uint32, target uint64, frame []byte, lane Lane) []byte {
+	b = append(b, directVersion)
+	b = binary.BigEndian.AppendUint32(b, origin)
+	b = append(b, byte(lane.kind))
+	b = binary.AppendUvarint(b, lane.arg)
+	b = binary.BigEndian.AppendUint64(b, target)
+	return append(b, frame...)
+}
+
 func parseEnvelope(b []byte) (envelope, error) {
 	var e envelope
-	if len(b) < 6 || b[0] != envelopeVersion {
+	if len(b) < 6 || (b[0] != envelopeVersion && b[0] != directVersion) {
 		return e, errEnvelope
 	}
+	e.direct = b[0] == directVersion
 	e.origin = binary.BigEndian.Uint32(b[1:5])
 	e.lane = b[5]
 	b = b[6:]
@@ -82,6 +107,13 @@ func parseEnvelope(b []byte) (envelope, error) {
 		return e, errEnvelope
 	}
 	e.arg, b = arg, b[k:]
+	if e.direct {
+		if len(b) < 8+5 {
+			return e, errEnvelope
+		}
+		e.target, e.frame = binary.BigEndian.Uint64(b), b[8:]
+		return e, nil
+	}
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > uint64(len(b)-k)/8 {
 		return e, errEnvelope

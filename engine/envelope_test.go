@@ -43,3 +43,21 @@ func TestNodeIDs(t *testing.T) {
 		t.Fatal("node ID over MaxNodeID accepted")
 	}
 }
+
+func TestDirectEnvelopeRoundTrip(t *testing.T) {
+	frame, _ := proto.AppendFrame(nil, proto.NewMessage().SetBodyString("psst"))
+	target := uint64(3)<<nodeBits | 42
+	b := appendDirect(nil, 7, target, frame, Ephemeral(200e6))
+	e, err := parseEnvelope(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.direct || e.origin != 7 || e.target != target || !bytes.Equal(e.frame, frame) || e.laneOf() != Ephemeral(200e6) {
+		t.Fatalf("round trip: %+v", e)
+	}
+	for i := 0; i < len(b)-len(frame); i++ {
+		if _, err := parseEnvelope(b[:i]); err == nil {
+			t.Fatalf("truncated direct envelope of %d bytes accepted", i)
+		}
+	}
+}

@@ -183,10 +183,17 @@ func TestSessionResumeReplaysWhatWasMissed(t *testing.T) {
 	if n := s.NumClients(); n != 0 {
 		t.Fatalf("NumClients while suspended = %d, want 0", n)
 	}
-	for i := 1; i <= 5; i++ {
+	for i := 1; i <= 4; i++ {
 		if err := u.Send(proto.NewMessage().SetBodyString("s" + strconv.Itoa(i))); err != nil {
 			t.Fatalf("Send while suspended: %v", err)
 		}
+	}
+	// Found by ID while suspended, and sent to like any client.
+	if got := s.ClientByID(u.ID()); got != u {
+		t.Fatalf("ClientByID while suspended = %v, want the user", got)
+	}
+	if err := s.SendToID(u.ID(), proto.NewMessage().SetBodyString("s5")); err != nil {
+		t.Fatalf("SendToID while suspended: %v", err)
 	}
 	if err := s.Broadcast(proto.NewMessage().SetBodyString("bcast")); err != nil {
 		t.Fatal(err)

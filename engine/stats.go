@@ -139,6 +139,9 @@ type Stats struct {
 	BrokerPublished     uint64
 	BrokerPublishErrors uint64
 	BrokerReceived      uint64
+	// BrokerDirectMisses counts direct sends (SendToID) from other nodes
+	// whose client was no longer here when they arrived.
+	BrokerDirectMisses uint64
 	// BrokerSubscriptions is the number of broker topics subscribed now.
 	BrokerSubscriptions int64
 	// Lanes counts what the droppable delivery lanes replaced and dropped
@@ -155,18 +158,19 @@ type paddedCounter struct {
 
 // serverStats are the counters kept in the Server.
 type serverStats struct {
-	connsTotal    paddedCounter // OnOpen (loops)
-	refused       paddedCounter
-	msgsIn        paddedCounter // fireMessage (the dispatcher, or loops inline)
-	msgsOut       paddedCounter // Send, fan-out
-	skipped       paddedCounter // fan-out targets whose transport cannot carry the message
-	tickOverruns  paddedCounter
-	throttles     paddedCounter // backpressure waits (loops, slow path)
-	brokerPub     paddedCounter
-	brokerPubErrs paddedCounter
-	brokerRecv    paddedCounter
-	brokerSubs    atomic.Int64
-	disconnects   [NumDisconnectReasons]atomic.Uint64 // rare: shared line is fine
+	connsTotal       paddedCounter // OnOpen (loops)
+	refused          paddedCounter
+	msgsIn           paddedCounter // fireMessage (the dispatcher, or loops inline)
+	msgsOut          paddedCounter // Send, fan-out
+	skipped          paddedCounter // fan-out targets whose transport cannot carry the message
+	tickOverruns     paddedCounter
+	throttles        paddedCounter // backpressure waits (loops, slow path)
+	brokerPub        paddedCounter
+	brokerPubErrs    paddedCounter
+	brokerRecv       paddedCounter
+	brokerDirectMiss atomic.Uint64 // rare
+	brokerSubs       atomic.Int64
+	disconnects      [NumDisconnectReasons]atomic.Uint64 // rare: shared line is fine
 }
 
 // loopCounters are the counters a loop's connections write.
@@ -197,6 +201,7 @@ func (s *Server) Stats() Stats {
 		BrokerPublished:     s.stats.brokerPub.Load(),
 		BrokerPublishErrors: s.stats.brokerPubErrs.Load(),
 		BrokerReceived:      s.stats.brokerRecv.Load(),
+		BrokerDirectMisses:  s.stats.brokerDirectMiss.Load(),
 		BrokerSubscriptions: s.stats.brokerSubs.Load(),
 	}
 	if st.Connections < 0 {

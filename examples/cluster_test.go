@@ -105,9 +105,9 @@ func TestClusterExampleExternalNATS(t *testing.T) {
 	url := fmt.Sprintf("http://127.0.0.1:%d/metrics", mport)
 	// Both nodes' subscriptions reach NATS before anyone speaks.
 	deadline := time.Now().Add(10 * time.Second)
-	for ns.NumSubscriptions() < 2 {
+	for ns.NumSubscriptions() < 4 { // each node: broadcasts and its direct sends
 		if time.Now().After(deadline) {
-			t.Fatalf("NATS has %d subscriptions, want 2", ns.NumSubscriptions())
+			t.Fatalf("NATS has %d subscriptions, want 4", ns.NumSubscriptions())
 		}
 		time.Sleep(10 * time.Millisecond) // polling another process's state
 	}

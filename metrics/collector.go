@@ -44,7 +44,7 @@ type descs struct {
 	queuedBytes, dispatchQueue, tickOverruns *prometheus.Desc
 	inQueued, throttledLoops, throttles      *prometheus.Desc
 	brokerPub, brokerPubErrs, brokerRecv     *prometheus.Desc
-	brokerSubs                               *prometheus.Desc
+	brokerSubs, brokerDirectMiss             *prometheus.Desc
 	laneReplaced, laneDropped, laneHeld      *prometheus.Desc
 	acceptFails, acceptDropped, acceptPaused *prometheus.Desc
 }
@@ -72,32 +72,33 @@ func NewCollector(src Source, opts ...Option) *Collector {
 		return prometheus.NewDesc(Namespace+"_"+name, help, labels, o.constLabels)
 	}
 	return &Collector{src: src, descs: descs{
-		connections:    d("connections", "Clients connected now."),
-		accepted:       d("connections_accepted_total", "Connections admitted."),
-		refused:        d("connections_refused_total", "Connections refused at admission (server full, shutting down) or before announcement (PROXY protocol)."),
-		msgsIn:         d("messages_received_total", "MESSAGE frames received from clients and handed to OnMessage."),
-		bytesIn:        d("received_bytes_total", "Bytes read from clients (frames of any kind, length prefixes included)."),
-		msgsOut:        d("messages_sent_total", "MESSAGE frames queued to clients; a broadcast counts once per recipient."),
-		skipped:        d("skipped_sends_total", "Fan-out recipients skipped because their transport cannot carry the message (original Python clients)."),
-		bytesOut:       d("sent_bytes_total", "Bytes written to clients' sockets or handed to the event loop to write."),
-		disconnects:    d("disconnects_total", "Clients that left, by reason.", "reason"),
-		slowKicks:      d("slow_consumer_kicks_total", "Clients disconnected because their outbound queue passed MaxOutboundBytes."),
-		queuedBytes:    d("queued_bytes", "Bytes queued to clients and not yet written."),
-		dispatchQueue:  d("dispatch_queue_events", "Events waiting for the dispatcher."),
-		tickOverruns:   d("tick_overruns_total", "Ticks whose dispatch and OnUpdate took longer than the tick period."),
-		brokerPub:      d("broker_published_total", "Publications sent to the cluster broker."),
-		brokerPubErrs:  d("broker_publish_errors_total", "Publications the cluster broker refused (down, reconnecting, too large)."),
-		brokerRecv:     d("broker_received_total", "Publications received from other nodes."),
-		brokerSubs:     d("broker_subscriptions", "Broker topics subscribed now."),
-		laneReplaced:   d("lane_replaced_total", "Latest-lane frames replaced by a newer frame of their key while the client was behind."),
-		laneDropped:    d("lane_dropped_total", "Droppable-lane frames dropped while the client was behind, by reason (expired: past the ephemeral ttl; evicted: over a lane budget).", "reason"),
-		laneHeld:       d("lane_held_bytes", "Bytes of droppable frames held for clients that are behind."),
-		acceptFails:    d("accept_failures_total", "Failed accepts (EMFILE when the fd table is full, ENFILE, ENOBUFS, ENOMEM), each pausing the accept loop."),
-		acceptDropped:  d("accept_dropped_total", "Accepted connections closed because no fd was left to hand them to an event loop."),
-		acceptPaused:   d("accept_paused", "1 while accepting is paused by failing accepts, else 0."),
-		inQueued:       d("inbound_queued_bytes", "Received MESSAGEs not yet handled, as charged against MaxQueuedBytes (payload + 128 B each)."),
-		throttledLoops: d("throttled_loops", "Event loops waiting for the dispatcher (inbound backpressure) now."),
-		throttles:      d("inbound_throttles_total", "Times an event loop waited for the dispatcher: a sender at its high-water mark, or the queue at MaxQueuedBytes."),
+		connections:      d("connections", "Clients connected now."),
+		accepted:         d("connections_accepted_total", "Connections admitted."),
+		refused:          d("connections_refused_total", "Connections refused at admission (server full, shutting down) or before announcement (PROXY protocol)."),
+		msgsIn:           d("messages_received_total", "MESSAGE frames received from clients and handed to OnMessage."),
+		bytesIn:          d("received_bytes_total", "Bytes read from clients (frames of any kind, length prefixes included)."),
+		msgsOut:          d("messages_sent_total", "MESSAGE frames queued to clients; a broadcast counts once per recipient."),
+		skipped:          d("skipped_sends_total", "Fan-out recipients skipped because their transport cannot carry the message (original Python clients)."),
+		bytesOut:         d("sent_bytes_total", "Bytes written to clients' sockets or handed to the event loop to write."),
+		disconnects:      d("disconnects_total", "Clients that left, by reason.", "reason"),
+		slowKicks:        d("slow_consumer_kicks_total", "Clients disconnected because their outbound queue passed MaxOutboundBytes."),
+		queuedBytes:      d("queued_bytes", "Bytes queued to clients and not yet written."),
+		dispatchQueue:    d("dispatch_queue_events", "Events waiting for the dispatcher."),
+		tickOverruns:     d("tick_overruns_total", "Ticks whose dispatch and OnUpdate took longer than the tick period."),
+		brokerPub:        d("broker_published_total", "Publications sent to the cluster broker."),
+		brokerPubErrs:    d("broker_publish_errors_total", "Publications the cluster broker refused (down, reconnecting, too large)."),
+		brokerRecv:       d("broker_received_total", "Publications received from other nodes."),
+		brokerSubs:       d("broker_subscriptions", "Broker topics subscribed now."),
+		brokerDirectMiss: d("broker_direct_misses_total", "Direct sends (SendToID) from other nodes whose client had left this node when they arrived."),
+		laneReplaced:     d("lane_replaced_total", "Latest-lane frames replaced by a newer frame of their key while the client was behind."),
+		laneDropped:      d("lane_dropped_total", "Droppable-lane frames dropped while the client was behind, by reason (expired: past the ephemeral ttl; evicted: over a lane budget).", "reason"),
+		laneHeld:         d("lane_held_bytes", "Bytes of droppable frames held for clients that are behind."),
+		acceptFails:      d("accept_failures_total", "Failed accepts (EMFILE when the fd table is full, ENFILE, ENOBUFS, ENOMEM), each pausing the accept loop."),
+		acceptDropped:    d("accept_dropped_total", "Accepted connections closed because no fd was left to hand them to an event loop."),
+		acceptPaused:     d("accept_paused", "1 while accepting is paused by failing accepts, else 0."),
+		inQueued:         d("inbound_queued_bytes", "Received MESSAGEs not yet handled, as charged against MaxQueuedBytes (payload + 128 B each)."),
+		throttledLoops:   d("throttled_loops", "Event loops waiting for the dispatcher (inbound backpressure) now."),
+		throttles:        d("inbound_throttles_total", "Times an event loop waited for the dispatcher: a sender at its high-water mark, or the queue at MaxQueuedBytes."),
 	}}
 }
 
@@ -108,7 +109,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		d.connections, d.accepted, d.refused, d.msgsIn, d.bytesIn, d.msgsOut, d.bytesOut, d.skipped,
 		d.disconnects, d.slowKicks, d.queuedBytes, d.dispatchQueue, d.tickOverruns,
 		d.inQueued, d.throttledLoops, d.throttles,
-		d.brokerPub, d.brokerPubErrs, d.brokerRecv, d.brokerSubs,
+		d.brokerPub, d.brokerPubErrs, d.brokerRecv, d.brokerSubs, d.brokerDirectMiss,
 		d.laneReplaced, d.laneDropped, d.laneHeld,
 		d.acceptFails, d.acceptDropped, d.acceptPaused,
 	} {
@@ -148,6 +149,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.brokerPubErrs, st.BrokerPublishErrors)
 	counter(d.brokerRecv, st.BrokerReceived)
 	gauge(d.brokerSubs, st.BrokerSubscriptions)
+	counter(d.brokerDirectMiss, st.BrokerDirectMisses)
 	counter(d.laneReplaced, st.Lanes.Replaced)
 	counter(d.laneDropped, st.Lanes.Expired, "expired")
 	counter(d.laneDropped, st.Lanes.Evicted, "evicted")

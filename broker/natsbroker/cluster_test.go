@@ -81,6 +81,28 @@ func TestCluster(t *testing.T) {
 		victim.expect("marker2")
 	})
 
+	t.Run("send to one client of another node by ID", func(t *testing.T) {
+		target := peers[2][1]
+		misses := nodes[2].srv.Stats().BrokerDirectMisses
+		sender.send("to:" + fmtID(target.id) + ":psst")
+		target.expect("to:" + fmtID(target.id) + ":psst")
+		local := peers[0][1]
+		sender.send("to:" + fmtID(local.id) + ":next door")
+		local.expect("to:" + fmtID(local.id) + ":next door")
+		// An ID of node 1 that no client has: the sender is told at once.
+		sender.send("to:" + fmtID(uint64(1)<<40|999999) + ":nobody")
+		sender.expect("err:" + engine.ErrNoSuchClient.Error())
+		// An ID of node 3 that no client has: node 3 counts the miss.
+		sender.send("to:" + fmtID(uint64(3)<<40|999999) + ":nobody")
+		sender.send("marker-direct")
+		for _, p := range others() {
+			p.expect("marker-direct") // nobody else got any of the direct sends
+		}
+		if got := nodes[2].srv.Stats().BrokerDirectMisses - misses; got != 1 {
+			t.Errorf("node 3 counted %d direct misses, want 1", got)
+		}
+	})
+
 	t.Run("prepared broadcast", func(t *testing.T) {
 		sender.send("prep:x")
 		for _, p := range others() {
@@ -95,7 +117,9 @@ func TestCluster(t *testing.T) {
 		a2.send("join")
 		a2.expect("joined")
 		flush(t, nodes...) // the room subscriptions have reached NATS
-		for i, want := range []int{2, 2, 1} {
+		// Every node has broadcasts and its own direct sends; the room
+		// only where it has members.
+		for i, want := range []int{3, 3, 2} {
 			if got := nodes[i].b.Subscriptions(); got != want {
 				t.Errorf("node %d: %d subscriptions, want %d", i+1, got, want)
 			}
@@ -117,8 +141,8 @@ func TestCluster(t *testing.T) {
 		}
 		a2.send("leave")
 		a2.expect("left")
-		if got := nodes[1].b.Subscriptions(); got != 1 {
-			t.Errorf("node 2 still has %d subscriptions after its last member left, want 1", got)
+		if got := nodes[1].b.Subscriptions(); got != 2 {
+			t.Errorf("node 2 still has %d subscriptions after its last member left, want 2", got)
 		}
 	})
 

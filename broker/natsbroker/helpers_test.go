@@ -56,6 +56,7 @@ func startNATS(t testing.TB, port int) *server.Server {
 //	room:<text>         Room("r").Broadcast, sender excluded
 //	excl:<id>:<text>    BroadcastExceptIDs(sender, id)
 //	prep:<text>         BroadcastPrepared, sender excluded
+//	to:<id>:<text>      SendToID(id); an error is answered "err:<error>"
 //	anything else       Broadcast, sender excluded
 type node struct {
 	srv       *engine.Server
@@ -88,6 +89,11 @@ func startNode(t testing.TB, natsURL string, id uint32, opts ...engine.Option) *
 		case strings.HasPrefix(body, "excl:"):
 			id, _ := strconv.ParseUint(strings.Split(body, ":")[1], 10, 64)
 			err = n.srv.BroadcastExceptIDs(m, c.ID(), id)
+		case strings.HasPrefix(body, "to:"):
+			id, _ := strconv.ParseUint(strings.Split(body, ":")[1], 10, 64)
+			if err := n.srv.SendToID(id, m); err != nil {
+				_ = c.Send(proto.NewMessage().SetBodyString("err:" + err.Error()))
+			}
 		case strings.HasPrefix(body, "prep:"):
 			pm, _ := engine.NewPreparedMessage(m)
 			err = n.srv.BroadcastPrepared(pm, c)
