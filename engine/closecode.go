@@ -28,7 +28,7 @@ func closeCode(reason error) int {
 		return wsproto.ClosePolicyViolation
 	case errors.Is(reason, ErrListenerPanic):
 		return wsproto.CloseInternalError
-	case errors.Is(reason, ErrServerFull):
+	case errors.Is(reason, ErrServerFull), errors.Is(reason, ErrAddrLimit):
 		return wsproto.CloseTryAgainLater
 	case errors.Is(reason, ErrKicked):
 		return CloseKicked
@@ -39,3 +39,10 @@ func closeCode(reason error) int {
 // CloseKicked is the WebSocket close code of Client.Close (ErrKicked), in
 // the application range 4000-4999.
 const CloseKicked = wsproto.CloseApplication
+
+// CloseSuspend is the WebSocket close code with which a client drops a
+// connection that it means to resume (its keep-alive or greeting timed
+// out): in a session, the server suspends the session as for a lost
+// connection, where any other close from the client ends it
+// (docs/PROTOCOL.md, "Sessions over WebSocket").
+const CloseSuspend = 4001

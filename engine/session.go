@@ -384,11 +384,15 @@ func (s *Server) attach(sess *session, t *Client, clientGot uint64, used token) 
 }
 
 // suspendable reports whether a transport lost for reason leaves its
-// session waiting for a resume (the network failed), rather than ending it
-// (the client left, was kicked, broke the protocol, the server stops...).
+// session waiting for a resume (the network failed, or a WebSocket client
+// dropped it with CloseSuspend: a browser cannot drop a connection without
+// a close frame), rather than ending it (the client left, was kicked,
+// broke the protocol, the server stops...).
 func suspendable(reason error) bool {
+	var pc *PeerCloseError
 	return errors.Is(reason, ErrPeerGone) || errors.Is(reason, ErrIdleTimeout) ||
-		errors.Is(reason, ErrFrameTimeout) || errors.Is(reason, errTakeover)
+		errors.Is(reason, ErrFrameTimeout) || errors.Is(reason, errTakeover) ||
+		errors.As(reason, &pc) && pc.Code == CloseSuspend
 }
 
 // sessionConnClosed runs in OnClose (on c's loop) for a connection with a

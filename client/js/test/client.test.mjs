@@ -8,41 +8,7 @@ import {
   connect, SimpleClient, Message, CloseError, CloseCode, Kind, SUBPROTOCOL, ProtocolError,
   encodeMessage, encodeControl, encodeRaw, decodePayload, truncateUTF8,
 } from '../simpleserver.js';
-
-/** A WebSocket stand-in: records what the client does; the test plays the server. */
-class FakeWS {
-  static last = null;
-  constructor(url, protocols) {
-    FakeWS.last = this;
-    this.url = url;
-    this.protocols = protocols;
-    this.readyState = 0;
-    this.protocol = '';
-    this.binaryType = 'blob';
-    this.bufferedAmount = 0;
-    this.sent = [];
-    this.closes = [];
-    this.onopen = this.onmessage = this.onclose = this.onerror = null;
-  }
-  send(data) {
-    if (this.readyState !== 1) throw new Error('InvalidStateError');
-    this.sent.push(new Uint8Array(data.buffer ? data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) : data));
-  }
-  close(code, reason) {
-    if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999)) throw new Error('InvalidAccessError: code ' + code);
-    this.closes.push([code, reason]);
-    if (this.readyState < 2) this.readyState = 2;
-  }
-  // the server's side
-  open(protocol = SUBPROTOCOL) { this.readyState = 1; this.protocol = protocol; this.onopen?.({}); }
-  deliver(payload) {
-    const ab = typeof payload === 'string' ? payload : payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.byteLength);
-    this.onmessage?.({ data: ab });
-  }
-  end(code, reason = '', wasClean = true) { this.readyState = 3; this.onclose?.({ code, reason, wasClean }); }
-  /** the decoded payloads the client sent */
-  payloads() { return this.sent.map((b) => decodePayload(b)); }
-}
+import { FakeWS } from './fakews.mjs';
 
 /** Keeps the event loop alive while fn runs: the client's own timers are unref'd. */
 async function alive(fn) {
