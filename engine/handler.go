@@ -45,7 +45,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	if s.cfg.MaxConnections > 0 && n > int64(s.cfg.MaxConnections) {
 		s.numConns.Add(-1)
-		return s.refuse(gc, ErrServerFull)
+		return s.refuseConn(gc, ErrServerFull)
 	}
 	c := &Client{
 		id:    s.nextID.Add(1),
@@ -62,7 +62,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	if !s.trustedProxy(c.addr) {
 		if err := s.acquireAddr(c, c.addr); err != nil {
 			s.numConns.Add(-1)
-			return s.refuse(gc, err)
+			return s.refuseConn(gc, err)
 		}
 	}
 	if s.detecting() {
@@ -121,6 +121,9 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	s.acc.fdFreed()
 	c, _ := gc.Context().(*Client)
 	if c == nil {
+		if r, ok := gc.Context().(*refusedConn); ok {
+			s.refusedClosed(r)
+		}
 		return gnet.None // refused at admission
 	}
 	if c.carrier != nil {
@@ -186,7 +189,10 @@ func (e *peerGoneError) Unwrap() []error {
 // OnTraffic handles every complete frame buffered on the connection.
 func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	s := h.s
-	c := gc.Context().(*Client)
+	c, ok := gc.Context().(*Client)
+	if !ok {
+		return h.refusedTraffic(gc, gc.Context().(*refusedConn))
+	}
 	l := c.loop
 	now := time.Now().UnixNano()
 	c.lastRecv.Store(now)

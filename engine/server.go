@@ -70,7 +70,9 @@ type Server struct {
 	reg      clientSet // registry: see clientSet
 	nextID   atomic.Uint64
 	numConns atomic.Int64 // admitted and not yet closed
-	draining atomic.Bool
+	// heldRefusals counts refused connections held for their first bytes (refuse.go).
+	heldRefusals atomic.Int64
+	draining     atomic.Bool
 	// tickDue is when the next inline OnUpdate is due (unix ns): a busy
 	// loop yields then, so the ticker goroutine is not starved.
 	tickDue atomic.Int64
