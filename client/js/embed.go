@@ -1,5 +1,5 @@
-// Package js holds SimpleServer's JavaScript client (simpleserver.js and
-// codec.js: protocol v1 over WebSocket for browsers and Node 20+) and embeds
+// Package js holds SimpleServer's JavaScript client (simpleserver.js,
+// codec.js, session.js and reconnect.js: protocol v1 over WebSocket for browsers and Node 20+) and embeds
 // it, so that a Go server can serve the module to its own pages from the
 // same binary:
 //
@@ -11,7 +11,8 @@ package js
 
 import "embed"
 
-// FS holds simpleserver.js, codec.js and package.json at its root.
+// FS holds the module's files (simpleserver.js, codec.js, session.js,
+// reconnect.js) and package.json at its root.
 //
-//go:embed simpleserver.js codec.js package.json
+//go:embed simpleserver.js codec.js session.js reconnect.js package.json
 var FS embed.FS

@@ -29,7 +29,7 @@ func TestNodeUnit(t *testing.T) {
 
 // TestEmbedded checks that FS holds the files a page imports.
 func TestEmbedded(t *testing.T) {
-	for _, name := range []string{"simpleserver.js", "codec.js", "package.json"} {
+	for _, name := range []string{"simpleserver.js", "codec.js", "session.js", "reconnect.js", "package.json"} {
 		b, err := fs.ReadFile(FS, name)
 		if err != nil || len(b) == 0 {
 			t.Errorf("FS lacks %s: %v", name, err)
