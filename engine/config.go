@@ -73,7 +73,7 @@ type Config struct {
 	// ReservedFDs is how many file descriptors to keep for the application's
 	// own use (files, outbound connections). At start the server raises the
 	// soft RLIMIT_NOFILE to the hard limit and lowers MaxConnections, with a
-	// warning, to the limit minus these and its own (80 + 2 per event loop);
+	// warning, to the limit minus these and its own (112 + 2 per event loop);
 	// Server.Config reports the effective value (default 64).
 	ReservedFDs int
 	// MaxConnectionsPerAddr caps concurrent clients from one IP address (for

@@ -44,7 +44,7 @@ func TestFDExhaustion(t *testing.T) {
 	}{
 		// The default 50,000 is clamped to 256 - (16 + 2*2 + 64 + 64): the
 		// clients can no longer fill the table; the rest get "server full".
-		{"above the limit", 0, nofile - (serverFDs + 2*fdsPerLoop + 2*maxHandoffs + DefaultReservedFDs), false},
+		{"above the limit", 0, nofile - (serverFDs + 2*fdsPerLoop + 2*maxHandoffs + maxHeldRefusals + DefaultReservedFDs), false},
 		{"below the limit", 50, 50, false},
 		// No cap at all: the table fills, accept fails with EMFILE.
 		{"no cap", -1, -1, true},

@@ -21,12 +21,10 @@ import (
 // reason, any other HTTP request is answered 503, and anything else gets
 // the v1 CLOSE as before. Held connections are no clients (no events, not
 // counted in NumClients), bounded in number (maxHeldRefusals: past it they
-// are refused at once, as before) and in time (refusalWait).
+// are refused at once, as before; each holds an fd, which the fd budget
+// reserves, see rlimit.go) and in time (refusalWait).
 
-const (
-	maxHeldRefusals = 256
-	refusalWait     = 5 * time.Second
-)
+const refusalWait = 5 * time.Second
 
 // refusedConn is the context of a held refused connection.
 type refusedConn struct {

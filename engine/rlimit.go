@@ -26,6 +26,11 @@ const (
 	// it), and one refused at admission counts as no client, so the budget
 	// reserves two fds per hand-off.
 	maxHandoffs = 32
+	// maxHeldRefusals is how many connections refused at admission may be
+	// held for their first bytes at once (refuse.go), an fd each. A
+	// browser's upgrade request follows its connect within a round trip,
+	// so few are held at a time even while the server is full.
+	maxHeldRefusals = 32
 )
 
 // raiseNoFile raises the soft RLIMIT_NOFILE to the hard limit and returns
@@ -57,7 +62,7 @@ func raiseNoFile() (cur, was uint64, err error) {
 
 // fdReserve is how many fds the budget keeps away from clients.
 func (c *Config) fdReserve() int {
-	r := serverFDs + fdsPerLoop*c.EventLoops + 2*maxHandoffs
+	r := serverFDs + fdsPerLoop*c.EventLoops + 2*maxHandoffs + maxHeldRefusals
 	if c.ReservedFDs > 0 {
 		r += c.ReservedFDs
 	}
