@@ -104,10 +104,10 @@ var ErrQueueFull = errors.New("client: reconnect queue full")
 
 // WithReconnect makes the client reconnect by itself when the connection
 // is lost (a network error or a keep-alive timeout; also a server that
-// closes with "server shutting down"), with exponential backoff and
-// jitter. While it is offline, Send queues (up to p.QueueBytes) and Read
-// and Receive simply wait: they report an error only once the client gives
-// up or is closed.
+// closes because it stops, is full, or timed the connection out), with
+// exponential backoff and jitter. While it is offline, Send queues (up to
+// p.QueueBytes) and Read and Receive simply wait: they report an error
+// only once the client gives up or is closed.
 //
 // Unless p.NoSession is set, the client asks the server for a session
 // (docs/PROTOCOL.md, "Sessions"). A server that keeps sessions
@@ -179,12 +179,24 @@ func (c *Client) setState(ch StateChange) {
 	}
 }
 
+// retryableCloses are the server's CLOSE reasons that are worth a
+// reconnect: it stops or is full (try later), or it timed the connection
+// out, which a session survives (the server suspends it, as for a lost
+// connection). Not: a kick, a protocol error, a slow consumer.
+var retryableCloses = map[string]bool{
+	"server shutting down":                   true,
+	"server full":                            true,
+	"too many connections from your address": true,
+	"idle timeout":                           true,
+	"frame timeout":                          true,
+}
+
 // retryable reports whether a connection that ended with cause is worth
 // reconnecting.
 func retryable(cause error) bool {
 	var ce *CloseError
 	if errors.As(cause, &ce) {
-		return ce.Reason == "server shutting down" || ce.Reason == "server full" || isSessionEnd(ce.Reason)
+		return retryableCloses[ce.Reason] || isSessionEnd(ce.Reason)
 	}
 	return errors.Is(cause, ErrConnectionLost) || errors.Is(cause, ErrKeepAliveTimeout)
 }
