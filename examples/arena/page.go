@@ -23,7 +23,13 @@ func pageOptions() []engine.Option {
 		engine.WithWebSocket(true),
 		engine.WithHTTPPage("/", "text/html; charset=utf-8", indexHTML),
 	}
-	for _, name := range []string{"simpleserver.js", "codec.js"} {
+	// Every module file, not a list: simpleserver.js imports the others,
+	// and a page whose import 404s never runs at all.
+	names, err := fs.Glob(js.FS, "*.js")
+	if err != nil || len(names) == 0 {
+		log.Fatalf("embedded JavaScript client: %v (%d files)", err, len(names))
+	}
+	for _, name := range names {
 		b, err := fs.ReadFile(js.FS, name)
 		if err != nil {
 			log.Fatalf("embedded JavaScript client: %v", err)
