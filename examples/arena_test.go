@@ -40,6 +40,7 @@ func TestArenaExample(t *testing.T) {
 	if resp.StatusCode != 200 || !bytes.Contains(page, []byte("<canvas")) || !bytes.Contains(page, []byte("/ws")) {
 		t.Errorf("GET / = %d, %d bytes without the arena's canvas", resp.StatusCode, len(page))
 	}
+	servesModules(t, port)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("arena: %v\n%s", err, stdout.Bytes())
 	}

@@ -102,6 +102,7 @@ func TestEchoExample(t *testing.T) {
 
 func TestChatExample(t *testing.T) {
 	port := startServer(t, "chat")
+	servesModules(t, port) // the page's, before anyone is in the room
 	alice := connect(t, port)
 	bob := connect(t, port)
 	// Whichever of the two the server registered first hears that the
