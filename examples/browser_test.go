@@ -3,9 +3,6 @@ package examples_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,19 +13,6 @@ import (
 	"github.com/simpleserver-go/simpleserver"
 	"github.com/simpleserver-go/simpleserver/proto"
 )
-
-// findChromium returns a Chromium to drive, or skips the test when none can
-// be had (.ci/run installs Debian's chromium when it is missing).
-func findChromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no Chromium installed (.ci/run installs the chromium package): skipping the real-browser test")
-	return ""
-}
 
 // pageLine is one line of the chat page's log as the page shows it.
 type pageLine struct {
@@ -47,19 +31,6 @@ const readLog = `[...document.querySelectorAll('#log li')].map(li => ({
 // shows is a JS predicate: some log line has this body.
 func shows(body string) string {
 	return fmt.Sprintf(`[...document.querySelectorAll('#log li')].some(li => li.childNodes[1] && li.childNodes[1].textContent === %q)`, body)
-}
-
-// start is when the running browser test began (for the step timings).
-var start time.Time
-
-// waitFor polls a JS predicate on tab until it holds.
-func waitFor(t *testing.T, tab context.Context, what, pred string) {
-	t.Helper()
-	defer func() { t.Logf("%6.2fs  page showed %s", time.Since(start).Seconds(), what) }()
-	if _, err := chromedp.Run(tab, chromedp.Poll[bool](pred, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
-		status, _ := chromedp.Run(tab, chromedp.Text(`#status`))
-		t.Fatalf("page never showed %s (status %q): %v", what, status, err)
-	}
 }
 
 // say puts body in the page's input and clicks Send with the mouse. (Not
@@ -93,37 +64,16 @@ func receiveBody(t *testing.T, c *simpleserver.SimpleClient, body string) *proto
 // asserts on what the page shows and saves a screenshot to the test's temp
 // dir (and to $CHAT_SCREENSHOT when set).
 //
-// It is skipped with -short: a browser takes both cores of a small machine
-// for seconds, which starves the timing-sensitive tests that go test runs
-// in parallel with it. .ci/run runs it in a step of its own.
+// It is skipped with -short (see skipShort); .ci/run runs it in a step of
+// its own.
 func TestChatInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipped with -short (a browser would starve the tests running beside it); .ci/run runs it alone: go test -run TestChatInBrowser ./examples")
-	}
+	skipShort(t)
 	chromium := findChromium(t)
 	start = time.Now()
 	port := startServer(t, "chat")
-	t.Logf("%6.2fs  chat server built and listening", time.Since(start).Seconds())
+	step(t, "chat server built and listening")
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.WindowSize(900, 640),
-		chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	// The first Run starts the browser, which lives as long as this context.
-	tabA, cancelA := chromedp.NewContext(actx)
-	defer cancelA()
-
-	// (WaitVisible can hang with this Chromium; a poll on the DOM cannot.)
-	if err := chromedp.Do(tabA, chromedp.Navigate(url)); err != nil {
-		t.Fatalf("loading %s: %v", url, err)
-	}
-	t.Logf("%6.2fs  browser started, page loaded", time.Since(start).Seconds())
+	tabA := openBrowser(t, chromium, url)
 	waitFor(t, tabA, `"connected"`, `document.querySelector('#status').textContent === 'connected'`)
 	sub, err := chromedp.Run(tabA, chromedp.Evaluate[string](`import('./simpleserver.js').then(m => m.SUBPROTOCOL)`, chromedp.EvalAwaitPromise))
 	if err != nil || sub != "simpleserver.v1" {
@@ -192,20 +142,7 @@ func TestChatInBrowser(t *testing.T) {
 		t.Errorf("the page shows no ping round trip: %q", rtt)
 	}
 
-	png, err := chromedp.Run(tabA, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	shot := filepath.Join(t.TempDir(), "chat.png")
-	if err := os.WriteFile(shot, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if p := os.Getenv("CHAT_SCREENSHOT"); p != "" {
-		if err := os.WriteFile(p, png, 0o644); err != nil {
-			t.Errorf("CHAT_SCREENSHOT: %v", err)
-		}
-	}
-	t.Logf("screenshot of the chat page: %s (%d bytes)", shot, len(png))
+	screenshot(t, tabA, "chat.png", "CHAT_SCREENSHOT")
 }
 
 // lineFrom returns the sender the page shows for the line with this body.
