@@ -50,14 +50,15 @@ func addrKey(a net.Addr) (netip.Prefix, bool) {
 	return p, err == nil
 }
 
-// acquireAddr counts c against its address, or returns ErrAddrLimit when
-// the address is at the cap. Addresses it cannot parse are not capped.
-func (s *Server) acquireAddr(c *Client, a net.Addr) error {
+// acquireAddr counts c against its address c.addr, or returns ErrAddrLimit
+// when the address is at the cap. Addresses it cannot parse are not capped.
+// c.addr must not change afterwards: releaseAddr derives the key from it.
+func (s *Server) acquireAddr(c *Client) error {
 	limit := s.cfg.MaxConnectionsPerAddr
 	if limit <= 0 {
 		return nil
 	}
-	k, ok := addrKey(a)
+	k, ok := addrKey(c.addr)
 	if !ok {
 		return nil
 	}
@@ -71,22 +72,23 @@ func (s *Server) acquireAddr(c *Client, a net.Addr) error {
 		return ErrAddrLimit
 	}
 	m.n[k]++
-	c.capKey = k
+	c.capped = true
 	return nil
 }
 
 // releaseAddr undoes acquireAddr when c is gone.
 func (s *Server) releaseAddr(c *Client) {
-	if !c.capKey.IsValid() {
+	if !c.capped {
 		return
 	}
+	c.capped = false
+	k, _ := addrKey(c.addr) // as acquireAddr found it
 	m := &s.addrs
 	m.mu.Lock()
-	if m.n[c.capKey]--; m.n[c.capKey] <= 0 {
-		delete(m.n, c.capKey)
+	if m.n[k]--; m.n[k] <= 0 {
+		delete(m.n, k)
 	}
 	m.mu.Unlock()
-	c.capKey = netip.Prefix{}
 }
 
 // refuse answers a connection refused at admission: CLOSE with the reason,

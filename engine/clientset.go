@@ -25,7 +25,7 @@ type clientSet struct {
 
 func (s *clientSet) add(c *Client) {
 	s.mu.Lock()
-	c.slots[s.which] = len(s.clients)
+	c.slots[s.which] = int32(len(s.clients))
 	s.clients = append(s.clients, c)
 	if s.which == registrySlot {
 		if s.byID == nil {
@@ -39,13 +39,13 @@ func (s *clientSet) add(c *Client) {
 func (s *clientSet) remove(c *Client) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := c.slots[s.which]
+	i := int(c.slots[s.which])
 	if i < 0 || i >= len(s.clients) || s.clients[i] != c {
 		return
 	}
 	last := len(s.clients) - 1
 	s.clients[i] = s.clients[last]
-	s.clients[i].slots[s.which] = i
+	s.clients[i].slots[s.which] = int32(i)
 	s.clients[last] = nil
 	s.clients = s.clients[:last]
 	c.slots[s.which] = -1

@@ -51,16 +51,16 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 		id:    s.nextID.Add(1),
 		srv:   s,
 		gc:    gc,
-		fd:    gc.Fd(),
+		fd:    int32(gc.Fd()),
 		addr:  gc.RemoteAddr(),
 		loop:  s.loopFor(gc.EventLoop()),
-		slots: [2]int{-1, -1},
+		slots: [2]int32{-1, -1},
 		tr:    v1,
 	}
 	// From a trusted proxy, the cap applies to the address in the PROXY
 	// header (proxyHeader).
 	if !s.trustedProxy(c.addr) {
-		if err := s.acquireAddr(c, c.addr); err != nil {
+		if err := s.acquireAddr(c); err != nil {
 			s.numConns.Add(-1)
 			return s.refuseConn(gc, err)
 		}

@@ -257,7 +257,7 @@ func TestLanesSlowReader(t *testing.T) {
 		s, conns, reasons := slowServer(t, maxOut)
 		rc := hzDial(t, s, slowBufSize)
 		c := <-conns
-		sndbuf, _ := syscall.GetsockoptInt(c.fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF)
+		sndbuf, _ := syscall.GetsockoptInt(int(c.fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF)
 		raw, _ := rc.Conn.(*net.TCPConn).SyscallConn()
 		var rcvbuf int
 		_ = raw.Control(func(fd uintptr) { rcvbuf, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF) })

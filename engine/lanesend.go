@@ -140,7 +140,7 @@ func (c *Client) releaseLocked() (tail bool) {
 		return false
 	}
 	batch, ne, nl := q.assemble(c.pend[:0], now, &s.laneStats)
-	n, err := writeFd(c.fd, batch)
+	n, err := writeFd(int(c.fd), batch)
 	if err != nil {
 		c.pend = batch[:0]
 		c.setReasonLocked(ErrPeerGone)

@@ -36,7 +36,7 @@ func (c *Client) writeLegacyLocked() (more bool) {
 	defer func() { c.pend = c.pend[:copy(c.pend, c.pend[done:])] }()
 	for done < len(c.pend) {
 		msg, size := legacyRecord(c.pend[done:])
-		n, err := writeFd(c.fd, msg)
+		n, err := writeFd(int(c.fd), msg)
 		if legacyWriteHook != nil && n > 0 {
 			legacyWriteHook(c, msg[:n], false)
 		}

@@ -117,7 +117,7 @@ func TestLegacyBacklog(t *testing.T) {
 	}
 	s.OnConnection.AddListener(func(c *Client) {
 		// A small send buffer (no autotuning) makes the socket fill up.
-		if err := syscall.SetsockoptInt(c.fd, syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4096); err != nil {
+		if err := syscall.SetsockoptInt(int(c.fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4096); err != nil {
 			t.Error(err)
 		}
 	})

@@ -110,7 +110,7 @@ func (c *Client) flushDirect() {
 		return
 	}
 	if !c.backlog {
-		n, err := writeFd(c.fd, c.pend)
+		n, err := writeFd(int(c.fd), c.pend)
 		if err != nil {
 			c.pend = c.pend[:0]
 			c.setReasonLocked(ErrPeerGone)

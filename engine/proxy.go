@@ -95,7 +95,7 @@ func (h *handler) proxyHeader(gc gnet.Conn, c *Client) (action gnet.Action, ok b
 	if !hdr.Local {
 		c.addr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(hdr.Source.Addr().Unmap(), hdr.Source.Port()))
 	}
-	if err := s.acquireAddr(c, c.addr); err != nil {
+	if err := s.acquireAddr(c); err != nil {
 		s.logRefusal(c.addr, err)
 		return h.fail(c, err, err.Error()), false // counted refused by closeUnannounced
 	}

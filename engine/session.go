@@ -270,7 +270,7 @@ func (s *Server) newSession(t *Client) {
 		srv:   s,
 		addr:  t.addr,
 		loop:  t.loop,
-		slots: [2]int{-1, -1},
+		slots: [2]int32{-1, -1},
 		tr:    v1, // never used: a user's sends go to its transport
 	}
 	sess := &session{user: u, srv: s, link: t}
