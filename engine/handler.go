@@ -97,7 +97,9 @@ func (s *Server) announce(c *Client, inTraffic bool) {
 		return // (a session's first frame decides: session.go)
 	}
 	c.announced = true
-	s.log.Debug("simpleserver: client connected", "client", c.id, "addr", c.addr.String())
+	if s.debugOn() {
+		s.log.Debug("simpleserver: client connected", "client", c.id, "addr", c.addr.String())
+	}
 	switch {
 	case s.cfg.Inline && inTraffic: // OnTraffic's scope is open
 		s.reg.add(c)
@@ -138,7 +140,9 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	reason := s.retire(c, err)
 	s.countDisconnect(reason)
-	s.log.Debug("simpleserver: client disconnected", "client", c.id, "addr", c.addr.String(), "reason", reason.Error())
+	if s.debugOn() {
+		s.log.Debug("simpleserver: client disconnected", "client", c.id, "addr", c.addr.String(), "reason", reason.Error())
+	}
 	if s.cfg.Inline {
 		s.reg.remove(c)
 		s.fireDisconnect(c, reason)

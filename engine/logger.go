@@ -32,3 +32,8 @@ func (g gnetLogger) Infof(format string, args ...any)  { g.logf(slog.LevelDebug,
 func (g gnetLogger) Warnf(format string, args ...any)  { g.logf(slog.LevelWarn, format, args) }
 func (g gnetLogger) Errorf(format string, args ...any) { g.logf(slog.LevelError, format, args) }
 func (g gnetLogger) Fatalf(format string, args ...any) { g.logf(slog.LevelError, format, args) }
+
+// debugOn reports whether debug lines are logged. Per-connection debug
+// lines check it first: their arguments (the address as a string, the
+// boxed id) would otherwise be allocated for every connection and dropped.
+func (s *Server) debugOn() bool { return s.log.Enabled(context.Background(), slog.LevelDebug) }

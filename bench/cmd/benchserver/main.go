@@ -1,7 +1,7 @@
 // Command benchserver runs one of the benchmark's comparison servers until
 // it receives SIGTERM or SIGINT:
 //
-//	benchserver -impl raw|std|simple -addr 127.0.0.1:9000 [-loops N] [-inline] [-perframe] [-ws] [-tick HZ -tickout FILE]
+//	benchserver -impl raw|std|simple -addr 127.0.0.1:9000 [-loops N] [-inline] [-perframe] [-ws] [-tick HZ -tickout FILE] [-pprof ADDR -memprofilerate N]
 //
 // When it listens it prints one line to stdout,
 //
@@ -51,6 +51,8 @@ func main() {
 		maxFrame = flag.Int("maxframe", 0, "largest payload accepted (0: 1 MiB)")
 		ws       = flag.Bool("ws", false, "simple: also accept WebSocket clients on /ws (WithWebSocket)")
 		cpuProf  = flag.String("cpuprofile", "", "write a CPU profile to this `file` until the server stops")
+		pprofAt  = flag.String("pprof", "", "serve net/http/pprof on this loopback `host:port` (heap profiles of a running server)")
+		memRate  = flag.Int("memprofilerate", 0, "set runtime.MemProfileRate (1: record every allocation; 0: leave the default)")
 	)
 	flag.Parse()
 	start, ok := impls[*impl]
@@ -76,6 +78,14 @@ func main() {
 			fatalf("%v", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memRate > 0 {
+		runtime.MemProfileRate = *memRate
+	}
+	if *pprofAt != "" {
+		if err := servePprof(*pprofAt); err != nil {
+			fatalf("pprof: %v", err)
+		}
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, loadgen.TickResetSignal, loadgen.TickDumpSignal)
