@@ -3,17 +3,17 @@ package engine
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/panjf2000/gnet/v2"
+	"golang.org/x/sys/unix"
 )
 
 // The accept loop is the server's own, not gnet's.
@@ -22,10 +22,13 @@ import (
 // ECONNRESET and ECONNABORTED as fatal: when the fd table is full, EMFILE
 // stops the engine, disconnects every client and closes the port, and
 // gnet has no hook to change that. So the server listens on a TCP socket of
-// its own, accepts with net/http's backoff and hands every accepted socket
-// to a gnet loop through Engine.Register (gnet dups the fd and adopts the
-// dup). gnet itself must listen on something: it listens on a Unix socket
-// whose path is removed as soon as gnet has bound it, so nothing can ever
+// its own, accepts with accept4(2) and net/http's backoff, and hands every
+// accepted socket to a gnet loop through Engine.Adopt (our addition to the
+// vendored gnet, third_party/gnet): the loop takes the fd as it is, as
+// gnet's own acceptor would, with no net.Conn, no dup and no goroutine in
+// between, so that an idle connection costs what it costs in raw gnet.
+// gnet itself must listen on something: it listens on a Unix socket whose
+// path is removed as soon as gnet has bound it, so nothing can ever
 // connect there and gnet's acceptor never accepts anything.
 //
 // On any accept error but a closed listener (EMFILE, ENFILE, ENOBUFS,
@@ -33,29 +36,28 @@ import (
 // the error persists, and retries; a client disconnecting frees an fd and
 // cuts the wait short. Meanwhile new connections wait in the kernel's
 // backlog (or are refused by the kernel when it is full); no connection is
-// half-admitted, and every connected client is served throughout. Near the
-// limit, hand-offs go one at a time with an fd reserved for each (see
-// tightHold), so that the backlog waits rather than being dropped. The log
-// gets one line when accepting stops and one when it resumes, at most once
-// per logEvery (later episodes are counted in the next line).
+// half-admitted, and every connected client is served throughout. An
+// accepted socket needs no further fd to reach its loop, so a full table
+// makes accept fail, never a hand-off. The log gets one line when accepting
+// stops and one when it resumes, at most once per logEvery (later episodes
+// are counted in the next line).
 //
-// Register picks the loop with the engine's load balancer. gnet's
-// round-robin balancer is not safe for concurrent use, and its doc warns
-// that Register races with gnet's acceptor; here gnet's acceptor never
-// runs and only the accept goroutine calls Register, so nothing races.
+// Adopt picks the loop with the engine's load balancer. gnet's round-robin
+// balancer is not safe for concurrent use; here gnet's acceptor never runs
+// and only the accept goroutine calls Adopt, so nothing races.
 type acceptor struct {
 	s        *Server
-	ln       *net.TCPListener
-	dir      string // temporary directory of gnet's socket, "" if none
-	gnetAddr string // what gnet listens on
+	lf       *os.File // the listening socket, non-blocking, on Go's poller
+	rc       syscall.RawConn
+	addr     net.Addr // the listener's address: every connection's LocalAddr
+	dir      string   // temporary directory of gnet's socket, "" if none
+	gnetAddr string   // what gnet listens on
 
-	handoffs chan (<-chan gnet.RegisteredResult) // to the reaper, in accept order
-	ready    chan struct{}                       // closed once gnet's loops exist
+	ready    chan struct{} // closed once gnet's loops exist
 	readyOne sync.Once
 	quit     chan struct{} // closed by stop
 	freed    chan struct{} // a client left while paused
 	loopDone chan struct{} // run returned
-	reapDone chan struct{} // reap returned
 	started  bool
 	stopOnce sync.Once
 
@@ -63,15 +65,18 @@ type acceptor struct {
 	accepted atomic.Uint64 // sockets accepted
 	failures atomic.Uint64 // failed accepts (and hand-offs)
 	dropped  atomic.Uint64 // accepted sockets gnet could not adopt
-	inflight atomic.Int32  // hand-offs not yet reaped
-	settled  chan struct{} // the reaper finished one
+	inflight atomic.Int32  // hand-offs whose done has not run yet
+	settled  chan struct{} // a hand-off's done ran
 
 	handoffErr atomic.Pointer[error] // the last hand-off failure, for the accept loop
 	handoffLog logLimiter
+	adopted    func(error) // Adopt's done, one func for every hand-off
 
 	// Accept loop only.
-	spare       int        // fd held for the next hand-off's dup, or -1
-	tightUntil  time.Time  // hand off one at a time until then (tightHold)
+	acceptFn    func(fd uintptr) bool // rc.Read's callback: one accept4
+	nfd         int                   // what acceptFn accepted
+	nsa         unix.Sockaddr
+	nerr        error
 	pauseLog    logLimiter // pause lines
 	pauseLogged bool       // this episode's pause was logged: log its end
 	pauseStart  time.Time  // when this episode began
@@ -88,8 +93,8 @@ const (
 func (a *acceptor) listen(s *Server, hostport string) error {
 	a.s = s
 	// No TCP keepalive, as before with gnet's listener: the protocol's
-	// heartbeat finds dead peers. Go sets TCP_NODELAY on what it accepts;
-	// accepted sockets inherit SO_SNDBUF from the listener.
+	// heartbeat finds dead peers. Accepted sockets inherit SO_SNDBUF from
+	// the listener.
 	lc := net.ListenConfig{KeepAlive: -1}
 	if n := s.cfg.SocketSendBuffer; n > 0 {
 		lc.Control = func(_, _ string, rc syscall.RawConn) error {
@@ -106,17 +111,50 @@ func (a *acceptor) listen(s *Server, hostport string) error {
 	if err != nil {
 		return err
 	}
-	a.ln = ln.(*net.TCPListener)
+	// net resolves and binds; accept4 runs on a dup of the socket in an
+	// os.File, because a net.Listener's RawConn cannot wait for a
+	// connection (its Read fails with EINVAL) and an os.File's can, on
+	// Go's poller.
+	a.addr = ln.Addr()
+	fd, err := dupSocket(ln.(*net.TCPListener))
+	ln.Close()
+	if err != nil {
+		return err
+	}
+	a.lf = os.NewFile(uintptr(fd), "simpleserver-listener")
+	if a.rc, err = a.lf.SyscallConn(); err != nil {
+		a.lf.Close()
+		return err
+	}
+	a.acceptFn = a.accept4
+	a.adopted = a.handedOff
 	a.gnetAddr, a.dir = idleSocket()
-	a.handoffs = make(chan (<-chan gnet.RegisteredResult), maxHandoffs)
 	a.ready = make(chan struct{})
 	a.quit = make(chan struct{})
 	a.freed = make(chan struct{}, 1)
 	a.settled = make(chan struct{}, 1)
-	a.spare = -1
 	a.loopDone = make(chan struct{})
-	a.reapDone = make(chan struct{})
 	return nil
+}
+
+// dupSocket returns a non-blocking close-on-exec dup of ln's socket.
+func dupSocket(ln *net.TCPListener) (int, error) {
+	rc, err := ln.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	nfd, derr := -1, error(nil)
+	if err := rc.Control(func(fd uintptr) { nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return -1, err
+	}
+	if derr != nil {
+		return -1, os.NewSyscallError("fcntl", derr)
+	}
+	if err := unix.SetNonblock(nfd, true); err != nil {
+		unix.Close(nfd)
+		return -1, os.NewSyscallError("fcntl", err)
+	}
+	return nfd, nil
 }
 
 // idleSocket returns a Unix socket address for gnet in a fresh private
@@ -146,7 +184,7 @@ func (a *acceptor) booted() net.Addr {
 	if a.dir != "" {
 		os.RemoveAll(a.dir)
 	}
-	return a.ln.Addr()
+	return a.addr
 }
 
 // engineReady is called from OnTick. gnet calls OnBoot before it creates
@@ -162,7 +200,6 @@ func (a *acceptor) engineReady() {
 func (a *acceptor) start() {
 	a.started = true
 	go a.run()
-	go a.reap()
 }
 
 // stop closes the listener and returns once every socket it accepted has
@@ -172,7 +209,7 @@ func (a *acceptor) start() {
 func (a *acceptor) stop() {
 	a.stopOnce.Do(func() {
 		close(a.quit)
-		a.ln.Close()
+		a.lf.Close() // wakes the accept loop
 		if a.dir != "" {
 			os.RemoveAll(a.dir) // when gnet never booted
 		}
@@ -180,9 +217,7 @@ func (a *acceptor) stop() {
 			return
 		}
 		<-a.loopDone
-		a.releaseSpare()
-		close(a.handoffs)
-		<-a.reapDone
+		a.settle(1)
 	})
 }
 
@@ -215,7 +250,6 @@ func (a *acceptor) run() {
 	}
 	fail := func(err error) bool {
 		a.failures.Add(1)
-		a.tightUntil = time.Now().Add(tightHold)
 		delay = min(max(2*delay, acceptMinDelay), acceptMaxDelay)
 		a.acceptFailed(err, delay)
 		return a.wait(delay)
@@ -224,28 +258,15 @@ func (a *acceptor) run() {
 		if rate != nil && !rate.take(a.quit) {
 			return
 		}
-		if time.Now().Before(a.tightUntil) {
-			// Near the fd limit: one hand-off at a time, its fd reserved.
-			if !a.settle() {
-				return
-			}
-			if err := a.takeHandoffErr(); err != nil {
-				if !fail(err) {
-					return
-				}
-				continue
-			}
-			if err := a.holdSpare(); err != nil {
-				if !fail(err) {
-					return
-				}
-				continue
-			}
+		if !a.settle(maxHandoffs) {
+			return
 		}
-		conn, err := a.ln.AcceptTCP()
+		fd, sa, err := a.accept()
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			select {
+			case <-a.quit: // the listener is closed
 				return
+			default:
 			}
 			if !fail(err) {
 				return
@@ -257,58 +278,60 @@ func (a *acceptor) run() {
 			delay = 0
 		}
 		a.accepted.Add(1)
-		a.releaseSpare() // the hand-off's dup takes its place
-		a.handOff(conn)
+		a.handOff(fd, sa)
 		if err := a.takeHandoffErr(); err != nil && !fail(err) {
 			return
 		}
 	}
 }
 
-// tightHold is how long the accept loop stays careful after a failure.
-//
-// gnet adopts a socket by dup'ing it, so a hand-off needs a second fd for
-// a moment, and hand-offs run in parallel. When the table is one fd from
-// full, a pipelined accept succeeds and its dup then fails: the client is
-// dropped, and the accept loop, seeing accept succeed, would drop the
-// whole backlog that way. So after any failure the loop hands off one
-// socket at a time for tightHold, with a spare fd (/dev/null) held and
-// released just before each hand-off for its dup: if the table is full,
-// opening the spare fails instead, before anyone is accepted.
-const tightHold = 5 * time.Second
+// accept accepts one connection, waiting on Go's poller for it.
+func (a *acceptor) accept() (int, unix.Sockaddr, error) {
+	if err := a.rc.Read(a.acceptFn); err != nil {
+		return -1, nil, err
+	}
+	if a.nerr != nil {
+		return -1, nil, os.NewSyscallError("accept4", a.nerr)
+	}
+	return a.nfd, a.nsa, nil
+}
 
-// settle waits until no hand-off is in flight; false means stop.
-func (a *acceptor) settle() bool {
-	for a.inflight.Load() > 0 {
+// accept4 is rc.Read's callback: false asks it to wait until the listener
+// is readable and call again.
+func (a *acceptor) accept4(fd uintptr) bool {
+	for {
+		a.nfd, a.nsa, a.nerr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		switch a.nerr {
+		case unix.EINTR, unix.ECONNABORTED, unix.ECONNRESET:
+			continue // (the last two: a peer gone before we accepted it)
+		case unix.EAGAIN:
+			return false
+		}
+		return true
+	}
+}
+
+// settle waits until fewer than n hand-offs are in flight; false means
+// stop (settle(1): none is).
+func (a *acceptor) settle(n int32) bool {
+	for a.inflight.Load() >= n {
 		select {
 		case <-a.settled:
 		case <-a.quit:
-			return false
+			if n > 1 {
+				return false
+			}
+			// stop: wait for the last ones, unless the engine is gone
+			select {
+			case <-a.settled:
+			case <-a.s.ranOut:
+				return false
+			}
 		case <-a.s.ranOut:
 			return false
 		}
 	}
 	return true
-}
-
-// holdSpare makes sure the spare fd is held.
-func (a *acceptor) holdSpare() error {
-	if a.spare >= 0 {
-		return nil
-	}
-	fd, err := syscall.Open(os.DevNull, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("reserve an fd for the next connection: %w", err)
-	}
-	a.spare = fd
-	return nil
-}
-
-func (a *acceptor) releaseSpare() {
-	if a.spare >= 0 {
-		syscall.Close(a.spare)
-		a.spare = -1
-	}
 }
 
 // takeHandoffErr returns (and clears) the last hand-off failure.
@@ -365,41 +388,56 @@ func (a *acceptor) acceptResumed() {
 	a.unreported = 0
 }
 
-// handOff gives an accepted socket to a gnet loop. The reaper collects the
-// outcome; at most maxHandoffs are outstanding, so a busy engine slows the
-// accept loop down instead of piling up sockets.
-func (a *acceptor) handOff(conn *net.TCPConn) {
-	ch, err := a.s.eng.Register(gnet.NewNetConnContext(context.Background(), conn))
-	if err != nil {
-		conn.Close()
-		a.handoffFailed(err)
-		return
-	}
+// handOff gives an accepted socket to a gnet loop; handedOff, on the loop,
+// collects the outcome. At most maxHandoffs are outstanding (settle), so a
+// busy engine slows the accept loop down instead of piling up sockets.
+func (a *acceptor) handOff(fd int, sa unix.Sockaddr) {
+	// As net does for what it accepts: no Nagle delay.
+	_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	a.inflight.Add(1)
-	select {
-	case a.handoffs <- ch:
-	case <-a.s.ranOut: // the engine is gone: the hand-off never completes
+	if err := a.s.eng.Adopt(fd, sa, a.addr, tcpAddr(sa), nil, a.adopted); err != nil {
+		a.inflight.Add(-1)
+		unix.Close(fd)
+		a.handoffFailed(err)
 	}
 }
 
-// reap waits for each hand-off to finish: gnet then has run OnOpen for it
-// and closed the socket's original fd.
-func (a *acceptor) reap() {
-	defer close(a.reapDone)
-	for ch := range a.handoffs {
-		select {
-		case r := <-ch:
-			if r.Err != nil {
-				a.handoffFailed(r.Err) // gnet has closed the socket
-			}
-		case <-a.s.ranOut:
-		}
-		a.inflight.Add(-1)
-		select {
-		case a.settled <- struct{}{}:
-		default:
-		}
+// handedOff is Adopt's done: gnet has run OnOpen for the socket, or failed
+// to register it and closed it.
+func (a *acceptor) handedOff(err error) {
+	if err != nil {
+		a.handoffFailed(err)
 	}
+	a.inflight.Add(-1)
+	select {
+	case a.settled <- struct{}{}:
+	default:
+	}
+}
+
+// tcpAddr is the peer's address as net reports it. The IP shares sa's
+// array, as in gnet's acceptor: gnet keeps sa too, so the pair costs one
+// TCPAddr and one Sockaddr per connection.
+func tcpAddr(sa unix.Sockaddr) net.Addr {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port, Zone: zoneName(sa.ZoneId)}
+	}
+	return &net.TCPAddr{}
+}
+
+// zoneName names an IPv6 zone as net does: the interface name, or the
+// index when there is no such interface.
+func zoneName(id uint32) string {
+	if id == 0 {
+		return ""
+	}
+	if ifi, err := net.InterfaceByIndex(int(id)); err == nil {
+		return ifi.Name
+	}
+	return strconv.FormatUint(uint64(id), 10)
 }
 
 // handoffFailed records a socket gnet could not adopt (typically EMFILE on

@@ -22,9 +22,9 @@ const (
 	serverFDs  = 16
 	fdsPerLoop = 2
 	// maxHandoffs is how many accepted sockets may be on their way to an
-	// event loop at once. Each holds two fds meanwhile (gnet adopts a dup of
-	// it), and one refused at admission counts as no client, so the budget
-	// reserves two fds per hand-off.
+	// event loop at once. Each holds its fd meanwhile, not yet counted as a
+	// client, and so does one refused at admission until its CLOSE is
+	// written; the budget reserves two fds per hand-off.
 	maxHandoffs = 32
 	// maxHeldRefusals is how many connections refused at admission may be
 	// held for their first bytes at once (refuse.go), an fd each. A
