@@ -24,7 +24,7 @@ import (
 // gnet has no hook to change that. So the server listens on a TCP socket of
 // its own, accepts with accept4(2) and net/http's backoff, and hands every
 // accepted socket to a gnet loop through Engine.Adopt (our addition to the
-// vendored gnet, third_party/gnet): the loop takes the fd as it is, as
+// vendored gnet, internal/gnet): the loop takes the fd as it is, as
 // gnet's own acceptor would, with no net.Conn, no dup and no goroutine in
 // between, so that an idle connection costs what it costs in raw gnet.
 // gnet itself must listen on something: it listens on a Unix socket whose

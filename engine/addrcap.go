@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/panjf2000/gnet/v2"
+	"github.com/simpleserver-go/simpleserver/internal/gnet"
 
 	"github.com/simpleserver-go/simpleserver/proto"
 )

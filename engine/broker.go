@@ -217,13 +217,13 @@ func (s *Server) localClients(env envelope) []*Client {
 // clientsByID returns the connected clients whose IDs ids yields.
 func (s *Server) clientsByID(ids func(func(uint64) bool)) []*Client {
 	var out []*Client
-	s.reg.mu.RLock()
-	defer s.reg.mu.RUnlock()
-	for id := range ids {
-		if c := s.reg.byID[id]; c != nil {
-			out = append(out, c)
+	s.reg.lookup(func(byID map[uint64]*Client) {
+		for id := range ids {
+			if c := byID[id]; c != nil {
+				out = append(out, c)
+			}
 		}
-	}
+	})
 	return out
 }
 

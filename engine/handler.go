@@ -7,7 +7,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/panjf2000/gnet/v2"
+	"github.com/simpleserver-go/simpleserver/internal/gnet"
 
 	"github.com/simpleserver-go/simpleserver/proto"
 )

@@ -3,7 +3,7 @@ package engine
 import (
 	"strconv"
 
-	"github.com/panjf2000/gnet/v2"
+	"github.com/simpleserver-go/simpleserver/internal/gnet"
 
 	"github.com/simpleserver-go/simpleserver/engine/wsproto"
 	"github.com/simpleserver-go/simpleserver/proto"

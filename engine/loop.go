@@ -4,7 +4,7 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"github.com/panjf2000/gnet/v2"
+	"github.com/simpleserver-go/simpleserver/internal/gnet"
 
 	"github.com/simpleserver-go/simpleserver/proto"
 )

@@ -5,7 +5,7 @@ import (
 	"net"
 	"net/netip"
 
-	"github.com/panjf2000/gnet/v2"
+	"github.com/simpleserver-go/simpleserver/internal/gnet"
 
 	"github.com/simpleserver-go/simpleserver/proxyproto"
 )

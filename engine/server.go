@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/panjf2000/gnet/v2"
+	"github.com/simpleserver-go/simpleserver/internal/gnet"
 	"github.com/valyala/bytebufferpool"
 
 	"github.com/simpleserver-go/simpleserver/proto"

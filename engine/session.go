@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/panjf2000/gnet/v2"
+	"github.com/simpleserver-go/simpleserver/internal/gnet"
 
 	"github.com/simpleserver-go/simpleserver/proto"
 )

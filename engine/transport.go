@@ -5,7 +5,7 @@ import (
 
 	"github.com/valyala/bytebufferpool"
 
-	"github.com/panjf2000/gnet/v2"
+	"github.com/simpleserver-go/simpleserver/internal/gnet"
 
 	"github.com/simpleserver-go/simpleserver/proto"
 )

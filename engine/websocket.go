@@ -4,7 +4,7 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/panjf2000/gnet/v2"
+	"github.com/simpleserver-go/simpleserver/internal/gnet"
 
 	"github.com/simpleserver-go/simpleserver/engine/wsproto"
 	"github.com/simpleserver-go/simpleserver/proto"
