@@ -407,6 +407,9 @@ func (s *Server) fanout(frame *outFrame, lane Lane, targets, exclusions []*Clien
 type fanBatch struct {
 	list []*Client
 	sent int // frames queued, for Stats.MessagesSent
+	// Sessions this fan-out overflowed, ended by finishFanout once no
+	// fan-out lock is held (see session.add).
+	over []*session
 }
 
 var fanBatchPool = sync.Pool{New: func() any { return &fanBatch{list: make([]*Client, 0, 64)} }}
@@ -421,6 +424,13 @@ next:
 			if x == c {
 				continue next
 			}
+		}
+		if c.isUser() {
+			if c.sess.sendShared(frame.v1, lane) {
+				b.over = append(b.over, c.sess)
+			}
+			b.sent++
+			continue
 		}
 		needFlush, skipped := c.appendShared(frame, lane)
 		if !skipped {
@@ -448,21 +458,19 @@ func (s *Server) finishFanout(b *fanBatch) {
 	}
 	clear(b.list)
 	b.list = b.list[:0]
+	for i, sess := range b.over {
+		s.endSession(sess, ErrSessionOverflow, closeOverflow)
+		b.over[i] = nil
+	}
+	b.over = b.over[:0]
 	fanBatchPool.Put(b)
 }
 
 // appendShared queues a fan-out frame (or holds it, see SendOn) and reports
 // whether c newly needs a flush (the caller batches those), or that c was
 // skipped: its transport cannot carry the message (counted in
-// Stats.SkippedSends). A session's user gets every frame, whatever its
-// lane: its replay must be exact.
+// Stats.SkippedSends). A session's user goes through sendShared instead.
 func (c *Client) appendShared(frame *outFrame, lane Lane) (needFlush, skipped bool) {
-	if c.isUser() {
-		if lane.IsReliable() || !c.sess.suspended() {
-			c.sess.sendShared(frame.v1)
-		}
-		return false, false
-	}
 	c.mu.Lock()
 	if c.closing || c.closed {
 		c.mu.Unlock()

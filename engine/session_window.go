@@ -30,24 +30,35 @@ const serverAckEvery = 32
 // its transport, if it has one. It returns ErrClientClosed once the session
 // has ended, and ErrSessionOverflow when this frame passed the window.
 func (sess *session) send(enc func([]byte) ([]byte, error)) error {
+	over, err := sess.add(enc)
+	if over {
+		sess.srv.endSession(sess, ErrSessionOverflow, closeOverflow)
+	}
+	return err
+}
+
+// add is send, except that a frame passing the window only reports over:
+// the caller must then end the session, holding no lock a listener may
+// need (in inline mode a suspended session's OnDisconnect runs inside
+// endSession, and it leaves the client's rooms).
+func (sess *session) add(enc func([]byte) ([]byte, error)) (over bool, err error) {
 	u := sess.user
 	u.mu.Lock()
 	if sess.ended {
 		u.mu.Unlock()
-		return ErrClientClosed
+		return false, ErrClientClosed
 	}
 	start := len(sess.window)
 	w, err := enc(sess.window)
 	if err != nil {
 		u.mu.Unlock()
-		return err
+		return false, err
 	}
 	sess.window = w
 	sess.frames++
 	if limit := sess.srv.cfg.SessionWindow; limit > 0 && len(w)-sess.head > limit {
 		u.mu.Unlock()
-		sess.srv.endSession(sess, ErrSessionOverflow, closeOverflow)
-		return ErrSessionOverflow
+		return true, ErrSessionOverflow
 	}
 	t := sess.link
 	needFlush := false
@@ -65,7 +76,7 @@ func (sess *session) send(enc func([]byte) ([]byte, error)) error {
 	if needFlush {
 		sess.srv.scheduleFlush(t)
 	}
-	return nil
+	return false, nil
 }
 
 // trimLocked forgets the first n frames of the window (the client has
@@ -134,9 +145,17 @@ func (sess *session) sweepAck(t *Client) {
 	}
 }
 
-// sendShared is appendShared for a session's user.
-func (sess *session) sendShared(frame []byte) {
-	_ = sess.send(func(b []byte) ([]byte, error) { return append(b, frame...), nil })
+// sendShared is appendShared for a session's user: it gets every frame
+// while connected, whatever its lane (its replay must be exact), and only
+// reliable ones while suspended. It reports whether the frame passed the
+// window: a fan-out, which holds the registry's or a room's read lock,
+// ends the session once it has released them (finishFanout).
+func (sess *session) sendShared(frame []byte, lane Lane) (over bool) {
+	if !lane.IsReliable() && sess.suspended() {
+		return false
+	}
+	over, _ = sess.add(func(b []byte) ([]byte, error) { return append(b, frame...), nil })
+	return over
 }
 
 // closed reports whether the session has ended (Client.Closed of a user).
