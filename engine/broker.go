@@ -214,16 +214,15 @@ func (s *Server) localClients(env envelope) []*Client {
 	})
 }
 
-// clientsByID returns the connected clients whose IDs ids yields.
+// clientsByID returns this node's clients whose IDs ids yields, suspended
+// sessions included: Broadcast reaches those, so its exclusions must too.
 func (s *Server) clientsByID(ids func(func(uint64) bool)) []*Client {
 	var out []*Client
-	s.reg.lookup(func(byID map[uint64]*Client) {
-		for id := range ids {
-			if c := byID[id]; c != nil {
-				out = append(out, c)
-			}
+	for id := range ids {
+		if c := s.ClientByID(id); c != nil {
+			out = append(out, c)
 		}
-	})
+	}
 	return out
 }
 

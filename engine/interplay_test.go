@@ -58,3 +58,28 @@ func TestInlineSuspendedOverflowInFanout(t *testing.T) {
 		})
 	}
 }
+
+// TestBroadcastExceptIDsExcludesSuspended: a client excluded by ID is
+// excluded while its session is suspended too (Broadcast reaches
+// suspended clients, so the exclusion must as well).
+func TestBroadcastExceptIDsExcludesSuspended(t *testing.T) {
+	s, ev := sessionServer(t)
+	users := make(chan *Client, 1)
+	s.OnConnection.AddListener(func(c *Client) { users <- c })
+	a := dial(t, s)
+	w, _ := a.hello(nil, 0)
+	u := waitChan(t, users, "OnConnection")
+	a.Close()
+	waitChan(t, ev.susp, "OnSuspend")
+	if err := s.BroadcastExceptIDs(proto.NewMessage().SetBodyString("not for you"), u.ID()); err != nil {
+		t.Fatal(err)
+	}
+	_ = u.Send(proto.NewMessage().SetBodyString("for you"))
+	b := dial(t, s)
+	if w2, closed := b.hello(w.Token, 0); closed != "" || !w2.Resumed() {
+		t.Fatalf("resume: %+v %q", w2, closed)
+	}
+	if got := b.readMessages(1); got[0] != "for you" {
+		t.Fatalf("replay starts with %q: the excluded client got the broadcast", got[0])
+	}
+}
