@@ -74,7 +74,8 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	s.stats.connsTotal.Add(1)
 	c.loop.conns.add(c)
 	if s.proxyOnOpen(c) {
-		return nil, gnet.None // its transport waits for its PROXY header (proxy.go)
+		// Its transport and session wait for its PROXY header (proxy.go).
+		return nil, gnet.None
 	}
 	if s.sessionsOn() {
 		s.awaitHello(c) // announced at its first frame, unless a HELLO (session.go)

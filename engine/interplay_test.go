@@ -2,10 +2,12 @@ package engine
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/simpleserver-go/simpleserver/proto"
+	"github.com/simpleserver-go/simpleserver/proxyproto"
 )
 
 // Tests of features meeting: sessions, rooms, lanes, modes.
@@ -81,5 +83,49 @@ func TestBroadcastExceptIDsExcludesSuspended(t *testing.T) {
 	}
 	if got := b.readMessages(1); got[0] != "for you" {
 		t.Fatalf("replay starts with %q: the excluded client got the broadcast", got[0])
+	}
+}
+
+// TestSessionBehindTrustedProxy: a client behind a trusted proxy opens a
+// session with HELLO right after the PROXY header, and resumes it, as a
+// direct one does.
+func TestSessionBehindTrustedProxy(t *testing.T) {
+	for _, ws := range []bool{false, true} {
+		t.Run(map[bool]string{false: "tcp", true: "websocket on"}[ws], func(t *testing.T) {
+			s, ev := sessionServer(t, WithTrustedProxies(netip.MustParsePrefix("127.0.0.1/32")), WithWebSocket(ws))
+			users := make(chan *Client, 1)
+			s.OnConnection.AddListener(func(c *Client) { users <- c })
+			a := dialFrom(t, s, "127.0.0.1")
+			a.write(proxyproto.AppendV1(nil, playerAddr, frontAddr))
+			w, closed := a.hello(nil, 0)
+			if closed != "" || len(w.Token) != tokenLen {
+				t.Fatalf("HELLO behind a proxy: %+v, CLOSE %q", w, closed)
+			}
+			u := waitChan(t, users, "OnConnection")
+			if got := u.RemoteAddr().String(); got != playerAddr.String() {
+				t.Fatalf("RemoteAddr %s, want %s", got, playerAddr)
+			}
+			a.Close()
+			waitChan(t, ev.susp, "OnSuspend")
+			b := dialFrom(t, s, "127.0.0.1")
+			b.write(proxyproto.AppendV1(nil, playerAddr, frontAddr))
+			if w2, closed := b.hello(w.Token, 0); closed != "" || !w2.Resumed() {
+				t.Fatalf("resume behind a proxy: %+v, CLOSE %q", w2, closed)
+			}
+			waitChan(t, ev.res, "OnResume")
+			if o, _, _, dis := ev.counts(); o != 1 || dis != 0 {
+				t.Fatalf("opens %d, disconnects %d", o, dis)
+			}
+			if ws {
+				return // a silent connection waits for its first bytes (detect.go)
+			}
+			// One that says nothing after its header is a plain client
+			// after SessionHelloWait, as a direct one is.
+			quiet := dialFrom(t, s, "127.0.0.1")
+			quiet.write(proxyproto.AppendV1(nil, playerAddr, frontAddr))
+			if u := waitChan(t, users, "the quiet client announced"); u.isUser() {
+				t.Fatal("a client that sent no HELLO has a session")
+			}
+		})
 	}
 }

@@ -102,6 +102,11 @@ func (h *handler) proxyHeader(gc gnet.Conn, c *Client) (action gnet.Action, ok b
 	c.proxy = proxyDone
 	c.frameStart.Store(0)
 	s.log.Debug("simpleserver: PROXY header read", "client", c.id, "addr", c.addr.String(), "proxy", gc.RemoteAddr().String())
+	if s.sessionsOn() {
+		// OnOpen left this to now: the client speaks after the header, and
+		// its first frame may open a session (session.go).
+		s.awaitHello(c)
+	}
 	if s.detecting() {
 		s.awaitFirstBytes(c) // what follows says which transport
 	} else {
