@@ -129,3 +129,34 @@ func TestSessionBehindTrustedProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionDisconnectsCounted: a session client's end is counted in
+// Stats.Disconnects once, by its reason, as a plain client's is; its lost
+// connections (suspensions) are not disconnects.
+func TestSessionDisconnectsCounted(t *testing.T) {
+	s, ev := sessionServer(t)
+	users := make(chan *Client, 2)
+	s.OnConnection.AddListener(func(c *Client) { users <- c })
+	a := dial(t, s)
+	w, _ := a.hello(nil, 0)
+	u := waitChan(t, users, "OnConnection")
+	a.Close()
+	waitChan(t, ev.susp, "OnSuspend")
+	b := dial(t, s)
+	if _, closed := b.hello(w.Token, 0); closed != "" {
+		t.Fatalf("resume: CLOSE %q", closed)
+	}
+	waitChan(t, ev.res, "OnResume")
+	_ = u.Close("bye")
+	if r := waitChan(t, ev.disc, "OnDisconnect"); !errors.Is(r, ErrKicked) {
+		t.Fatalf("reason %v", r)
+	}
+	st := s.Stats()
+	var total uint64
+	for _, n := range st.Disconnects {
+		total += n
+	}
+	if st.Disconnects[ReasonKicked] != 1 || total != 1 {
+		t.Fatalf("Disconnects %v: want one kick and nothing else", st.Disconnects)
+	}
+}

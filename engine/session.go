@@ -416,7 +416,7 @@ func (s *Server) sessionConnClosed(c *Client, reason error) bool {
 	}
 	sess.link = nil
 	if sess.ended {
-		s.emitUnlock(u, event{kind: evClose, c: u, reason: sess.endWhy})
+		s.endUserUnlock(u, sess.endWhy)
 		return true
 	}
 	if !suspendable(reason) {
@@ -427,7 +427,7 @@ func (s *Server) sessionConnClosed(c *Client, reason error) bool {
 		s.sessions.mu.Lock()
 		s.unregisterLocked(sess)
 		s.sessions.mu.Unlock()
-		s.emitUnlock(u, event{kind: evClose, c: u, reason: reason})
+		s.endUserUnlock(u, reason)
 		if w != nil {
 			w.t.closeWith(errBadToken, closeBadToken, true)
 		}
@@ -440,6 +440,14 @@ func (s *Server) sessionConnClosed(c *Client, reason error) bool {
 		s.attach(sess, w.t, w.got, w.tok)
 	}
 	return true
+}
+
+// endUserUnlock emits the OnDisconnect of a session's user, once per
+// session, counts it (Stats.Disconnects: its transports are not counted)
+// and releases u.mu, which must be held.
+func (s *Server) endUserUnlock(u *Client, reason error) {
+	s.countDisconnect(reason)
+	s.emitUnlock(u, event{kind: evClose, c: u, reason: reason})
 }
 
 // suspendLocked starts sess's grace period (its transport is gone) and
@@ -483,7 +491,7 @@ func (s *Server) endSession(sess *session, reason error, closeReason string) boo
 	s.unregisterLocked(sess)
 	s.sessions.mu.Unlock()
 	if t == nil {
-		s.emitUnlock(u, event{kind: evClose, c: u, reason: reason})
+		s.endUserUnlock(u, reason)
 	} else {
 		u.mu.Unlock()
 		if closeReason == "" {
