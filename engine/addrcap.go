@@ -93,9 +93,9 @@ func (s *Server) releaseAddr(c *Client) {
 
 // refuse answers a connection refused at admission: CLOSE with the reason,
 // then close.
-func (s *Server) refuse(gc gnet.Conn, reason error) ([]byte, gnet.Action) {
+func (s *Server) refuse(addr net.Addr, reason error) ([]byte, gnet.Action) {
 	s.stats.refused.Add(1)
-	s.logRefusal(gc.RemoteAddr(), reason)
+	s.logRefusal(addr, reason)
 	return proto.AppendClose(nil, reason.Error()), gnet.Close
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"io"
 	"net/netip"
 	"testing"
 	"time"
@@ -158,5 +159,79 @@ func TestSessionDisconnectsCounted(t *testing.T) {
 	}
 	if st.Disconnects[ReasonKicked] != 1 || total != 1 {
 		t.Fatalf("Disconnects %v: want one kick and nothing else", st.Disconnects)
+	}
+}
+
+// TestAddrCapBehindProxyWithWebSocket: with WebSocket on, a connection
+// refused for the address in its PROXY header is still told why, in what
+// it speaks: a v1 client reads CLOSE, a browser close 1013 (as a direct
+// one refused at admission).
+func TestAddrCapBehindProxyWithWebSocket(t *testing.T) {
+	s := newProxyServer(t, hzQuiet(), WithWebSocket(true), WithMaxConnectionsPerAddr(1))
+	frame, _ := proto.AppendFrame(nil, proto.NewMessage().SetBodyString("hi"))
+	p1 := dialFrom(t, s.Server, "127.0.0.1")
+	p1.write(append(proxyproto.AppendV1(nil, playerAddr, frontAddr), frame...))
+	if got := p1.readMessage().BodyString(); got != playerAddr.String() {
+		t.Fatalf("first player is %s", got)
+	}
+	over := netip.AddrPortFrom(playerAddr.Addr(), 999)
+	p2 := dialFrom(t, s.Server, "127.0.0.1")
+	p2.write(append(proxyproto.AppendV1(nil, over, frontAddr), frame...))
+	if got := p2.readClose(); got != ErrAddrLimit.Error() {
+		t.Fatalf("v1 client over the cap: CLOSE %q, want %q", got, ErrAddrLimit)
+	}
+	waitFor(t, "the refused one closed", func() bool { return s.heldRefusals.Load() == 0 })
+	if n := s.Stats().Connections; n != 1 {
+		t.Fatalf("Connections = %d after a refusal, want 1", n)
+	}
+	// A browser: the header, then its upgrade request.
+	p3 := dialFrom(t, s.Server, "127.0.0.1")
+	host := s.Addr().String()
+	p3.write(append(proxyproto.AppendV1(nil, over, frontAddr), []byte("GET /ws HTTP/1.1\r\nHost: "+host+
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")...))
+	p3.SetReadDeadline(time.Now().Add(10 * time.Second))
+	status, err := p3.r.ReadString('\n')
+	if err != nil || status != "HTTP/1.1 101 Switching Protocols\r\n" {
+		t.Fatalf("browser over the cap: %q, %v; want a 101, then close 1013", status, err)
+	}
+	for line := ""; line != "\r\n"; {
+		if line, err = p3.r.ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+	}
+	head := make([]byte, 4)
+	if _, err := io.ReadFull(p3.r, head); err != nil || head[0] != 0x88 || int(head[2])<<8|int(head[3]) != 1013 {
+		t.Fatalf("browser over the cap: frame % x, %v; want close 1013", head, err)
+	}
+	if st := s.Stats(); st.ConnectionsRefused != 2 {
+		t.Errorf("ConnectionsRefused = %d, want 2", st.ConnectionsRefused)
+	}
+	<-s.joined
+	select {
+	case a := <-s.joined:
+		t.Fatalf("refused connection announced as %s", a)
+	default:
+	}
+}
+
+// TestAddrCapBehindProxyWithLegacy: with legacy clients on (the transport
+// still to be detected after the header), a v1 client refused for the
+// address in its PROXY header reads CLOSE too.
+func TestAddrCapBehindProxyWithLegacy(t *testing.T) {
+	s := newProxyServer(t, hzQuiet(), WithLegacyClients(true), WithMaxConnectionsPerAddr(1))
+	frame, _ := proto.AppendFrame(nil, proto.NewMessage().SetBodyString("hi"))
+	p1 := dialFrom(t, s.Server, "127.0.0.1")
+	p1.write(append(proxyproto.AppendV1(nil, playerAddr, frontAddr), frame...))
+	if got := p1.readMessage().BodyString(); got != playerAddr.String() {
+		t.Fatalf("first player is %s", got)
+	}
+	p2 := dialFrom(t, s.Server, "127.0.0.1")
+	p2.write(append(proxyproto.AppendV1(nil, netip.AddrPortFrom(playerAddr.Addr(), 999), frontAddr), frame...))
+	if got := p2.readClose(); got != ErrAddrLimit.Error() {
+		t.Fatalf("v1 client over the cap: CLOSE %q, want %q", got, ErrAddrLimit)
+	}
+	waitFor(t, "the refused one gone", func() bool { return s.Stats().Connections == 1 })
+	if st := s.Stats(); st.ConnectionsRefused != 1 {
+		t.Fatalf("ConnectionsRefused = %d, want 1", st.ConnectionsRefused)
 	}
 }

@@ -96,8 +96,7 @@ func (h *handler) proxyHeader(gc gnet.Conn, c *Client) (action gnet.Action, ok b
 		c.addr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(hdr.Source.Addr().Unmap(), hdr.Source.Port()))
 	}
 	if err := s.acquireAddr(c); err != nil {
-		s.logRefusal(c.addr, err)
-		return h.fail(c, err, err.Error()), false // counted refused by closeUnannounced
+		return h.refuseAfterHeader(gc, c, err), false
 	}
 	c.proxy = proxyDone
 	c.frameStart.Store(0)
@@ -113,6 +112,26 @@ func (h *handler) proxyHeader(gc gnet.Conn, c *Client) (action gnet.Action, ok b
 		s.announce(c, false)
 	}
 	return gnet.None, true
+}
+
+// refuseAfterHeader refuses c, over its cap by the address in its PROXY
+// header, as OnOpen refuses a direct connection: with WebSocket on it is
+// held and answered in what it speaks at its first bytes (refuse.go; a
+// browser could not read a v1 CLOSE), its admission undone; otherwise it
+// is sent a v1 CLOSE (even when its transport is still to be detected,
+// whose CLOSE is nothing).
+func (h *handler) refuseAfterHeader(gc gnet.Conn, c *Client, err error) gnet.Action {
+	s := h.s
+	if s.holdRefused(gc, c.addr, err) {
+		s.retire(c, nil) // its OnClose is a refused connection's now
+		if gc.InboundBuffered() > 0 {
+			return h.refusedTraffic(gc, gc.Context().(*refusedConn)) // its first bytes came with the header
+		}
+		return gnet.None
+	}
+	s.logRefusal(c.addr, err)
+	c.setTransport(v1)
+	return h.fail(c, err, err.Error()) // counted refused by closeUnannounced
 }
 
 // proxyReject closes c for a bad or unwelcome PROXY header.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"net"
 	"time"
 
 	"github.com/simpleserver-go/simpleserver/internal/gnet"
@@ -35,18 +36,30 @@ type refusedConn struct {
 // refuseConn refuses gc in OnOpen: held for its first bytes when a
 // browser may be on the other end (see above), else CLOSE at once.
 func (s *Server) refuseConn(gc gnet.Conn, reason error) ([]byte, gnet.Action) {
-	if !s.cfg.WebSocket.Enabled || s.heldRefusals.Add(1) > maxHeldRefusals {
-		if s.cfg.WebSocket.Enabled {
-			s.heldRefusals.Add(-1)
-		}
-		return s.refuse(gc, reason)
+	if s.holdRefused(gc, gc.RemoteAddr(), reason) {
+		return nil, gnet.None
+	}
+	return s.refuse(gc.RemoteAddr(), reason)
+}
+
+// holdRefused holds gc, refused for reason, for its first bytes, when a
+// browser may be on the other end and fewer than maxHeldRefusals are held;
+// it reports whether it did. addr is the client's (behind a proxy, the one
+// in its PROXY header).
+func (s *Server) holdRefused(gc gnet.Conn, addr net.Addr, reason error) bool {
+	if !s.cfg.WebSocket.Enabled {
+		return false
+	}
+	if s.heldRefusals.Add(1) > maxHeldRefusals {
+		s.heldRefusals.Add(-1)
+		return false
 	}
 	s.stats.refused.Add(1)
-	s.logRefusal(gc.RemoteAddr(), reason)
+	s.logRefusal(addr, reason)
 	r := &refusedConn{reason: reason}
 	gc.SetContext(r)
 	r.timer = time.AfterFunc(refusalWait, func() { _ = gc.Close() })
-	return nil, gnet.None
+	return true
 }
 
 // refusedTraffic answers a held refused connection's first bytes.
