@@ -235,3 +235,37 @@ func TestAddrCapBehindProxyWithLegacy(t *testing.T) {
 		t.Fatalf("ConnectionsRefused = %d, want 1", st.ConnectionsRefused)
 	}
 }
+
+// TestSessionExpiresInRooms: a suspended client that does not come back
+// gets one OnDisconnect, seeing its rooms, then leaves them; an emptied
+// room is freed.
+func TestSessionExpiresInRooms(t *testing.T) {
+	for _, inline := range []bool{false, true} {
+		t.Run(map[bool]string{false: "default", true: "inline"}[inline], func(t *testing.T) {
+			s, ev := sessionServer(t, WithSessionGrace(100*time.Millisecond), WithInline(inline))
+			users := make(chan *Client, 1)
+			s.OnConnection.AddListener(func(c *Client) {
+				_ = s.Room("a").Join(c)
+				_ = s.Room("b").Join(c)
+				users <- c
+			})
+			seen := make(chan int, 2)
+			s.OnDisconnect.AddListener(func(c *Client, _ error) { seen <- len(c.Rooms()) })
+			a := dial(t, s)
+			a.hello(nil, 0)
+			u := waitChan(t, users, "OnConnection")
+			a.Close()
+			waitChan(t, ev.susp, "OnSuspend")
+			if r := waitChan(t, ev.disc, "OnDisconnect"); !errors.Is(r, ErrSessionExpired) {
+				t.Fatalf("reason %v", r)
+			}
+			if n := waitChan(t, seen, "OnDisconnect's rooms"); n != 2 {
+				t.Fatalf("OnDisconnect saw %d rooms, want 2", n)
+			}
+			waitFor(t, "rooms freed", func() bool { return len(s.Rooms()) == 0 && len(u.Rooms()) == 0 })
+			if err := s.Room("a").Join(u); !errors.Is(err, ErrClientClosed) {
+				t.Fatalf("Join after the end = %v", err)
+			}
+		})
+	}
+}
