@@ -115,6 +115,9 @@ func (c *Client) Send(m *proto.Message) error {
 // (see SendOn). Errors are as for Send.
 func (c *Client) SendPrepared(pm *PreparedMessage) error {
 	if c.isUser() {
+		if !pm.lane.IsReliable() && c.sess.suspended() {
+			return nil // stale by the resume, as SendOn's (lanesend.go)
+		}
 		c.srv.stats.msgsOut.Add(1)
 		return c.sess.send(func(b []byte) ([]byte, error) { return append(b, pm.frame.v1...), nil })
 	}

@@ -269,3 +269,31 @@ func TestSessionExpiresInRooms(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionSendPreparedDroppableWhileSuspended: a PreparedMessage on a
+// droppable lane sent to a suspended client is dropped, as SendOn's is:
+// it neither waits in the replay window nor fills it up.
+func TestSessionSendPreparedDroppableWhileSuspended(t *testing.T) {
+	s, ev := sessionServer(t, Option(func(c *Config) { c.SessionWindow = 1000 }))
+	users := make(chan *Client, 1)
+	s.OnConnection.AddListener(func(c *Client) { users <- c })
+	a := dial(t, s)
+	w, _ := a.hello(nil, 0)
+	u := waitChan(t, users, "OnConnection")
+	a.Close()
+	waitChan(t, ev.susp, "OnSuspend")
+	pm, _ := NewPreparedMessage(proto.NewMessage().SetBody(make([]byte, 100)))
+	for i := 0; i < 20; i++ { // twice the window
+		if err := u.SendPrepared(pm.WithLane(Latest(1))); err != nil {
+			t.Fatalf("SendPrepared on a latest lane while suspended: %v", err)
+		}
+	}
+	_ = u.Send(proto.NewMessage().SetBodyString("reliable"))
+	b := dial(t, s)
+	if w2, closed := b.hello(w.Token, 0); closed != "" || !w2.Resumed() {
+		t.Fatalf("resume: %+v %q", w2, closed)
+	}
+	if got := b.readMessages(1); got[0] != "reliable" {
+		t.Fatalf("replay starts with %q, want only the reliable message", got[0])
+	}
+}
