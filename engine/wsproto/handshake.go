@@ -61,44 +61,50 @@ func ParseRequest(b []byte, max int) (r Request, n int, err error) {
 		if !ok || len(name) == 0 || bytes.ContainsAny(name, " \t") {
 			return r, 0, ErrBadRequest
 		}
-		v := string(bytes.TrimSpace(value))
-		switch strings.ToLower(string(name)) {
-		case "host":
-			r.Host = v
-		case "upgrade":
+		// Only the headers kept are turned into strings: a browser sends a
+		// dozen others, and each string is garbage per connection.
+		v := bytes.TrimSpace(value)
+		switch {
+		case bytes.EqualFold(name, []byte("host")):
+			r.Host = string(v)
+		case bytes.EqualFold(name, []byte("upgrade")):
 			r.Upgrade = joinField(r.Upgrade, v)
-		case "connection":
+		case bytes.EqualFold(name, []byte("connection")):
 			r.Connection = joinField(r.Connection, v)
-		case "sec-websocket-key":
-			r.Key = v
-		case "sec-websocket-version":
-			r.Version = v
-		case "origin":
-			r.Origin = v
-		case "sec-websocket-protocol":
-			for _, p := range strings.Split(v, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					r.Protocols = append(r.Protocols, p)
+		case bytes.EqualFold(name, []byte("sec-websocket-key")):
+			r.Key = string(v)
+		case bytes.EqualFold(name, []byte("sec-websocket-version")):
+			r.Version = string(v)
+		case bytes.EqualFold(name, []byte("origin")):
+			r.Origin = string(v)
+		case bytes.EqualFold(name, []byte("sec-websocket-protocol")):
+			for len(v) > 0 {
+				var p []byte
+				p, v, _ = bytes.Cut(v, []byte(","))
+				if p = bytes.TrimSpace(p); len(p) > 0 {
+					r.Protocols = append(r.Protocols, string(p))
 				}
 			}
-		case "sec-websocket-extensions":
+		case bytes.EqualFold(name, []byte("sec-websocket-extensions")):
 			r.Extensions = joinField(r.Extensions, v)
 		}
 	}
 	return r, n, nil
 }
 
-func joinField(old, v string) string {
+func joinField(old string, v []byte) string {
 	if old == "" {
-		return v
+		return string(v)
 	}
-	return old + ", " + v
+	return old + ", " + string(v)
 }
 
 // HasToken reports whether the comma-separated list holds token, compared
 // case-insensitively (Connection: keep-alive, Upgrade).
 func HasToken(list, token string) bool {
-	for _, t := range strings.Split(list, ",") {
+	for list != "" {
+		var t string
+		t, list, _ = strings.Cut(list, ",")
 		if strings.EqualFold(strings.TrimSpace(t), token) {
 			return true
 		}
@@ -141,23 +147,33 @@ func ValidKey(key string) bool {
 	if len(key) != 24 {
 		return false
 	}
-	b, err := base64.StdEncoding.DecodeString(key)
-	return err == nil && len(b) == 16
+	var b [18]byte // 24 base64 characters decode to at most 18 bytes
+	n, err := base64.StdEncoding.Decode(b[:], []byte(key))
+	return err == nil && n == 16
 }
 
 // AcceptKey returns Sec-WebSocket-Accept for key.
-func AcceptKey(key string) string {
-	h := sha1.New()
-	h.Write([]byte(key))
-	h.Write([]byte(GUID))
-	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+func AcceptKey(key string) string { return string(AppendAcceptKey(nil, key)) }
+
+// AppendAcceptKey appends Sec-WebSocket-Accept for key to dst, allocating
+// nothing for a valid key (24 bytes).
+func AppendAcceptKey(dst []byte, key string) []byte {
+	var in [24 + len(GUID)]byte
+	var sum [sha1.Size]byte
+	if len(key) == 24 {
+		copy(in[copy(in[:], key):], GUID)
+		sum = sha1.Sum(in[:])
+	} else {
+		sum = sha1.Sum([]byte(key + GUID))
+	}
+	return base64.StdEncoding.AppendEncode(dst, sum[:])
 }
 
 // AppendUpgradeResponse appends the 101 response accepting key, with the
 // subprotocol when it is not "". No extension is ever granted.
 func AppendUpgradeResponse(dst []byte, key, subprotocol string) []byte {
 	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
-	dst = append(dst, AcceptKey(key)...)
+	dst = AppendAcceptKey(dst, key)
 	if subprotocol != "" {
 		dst = append(dst, "\r\nSec-WebSocket-Protocol: "...)
 		dst = append(dst, subprotocol...)
