@@ -107,17 +107,20 @@ func Chart(path string, scen []Scenario, impls []string, rows []Row, meta Meta) 
 			return v / raw, sig3(v)
 		}
 	}
-	cost, err := panel("Server-core µs per operation relative to raw gnet (lower is better; labels: µs/op)",
-		"× raw gnet", load, relative("core_us_per_op"))
-	if err != nil {
-		return err
+	var plots [][]*plot.Plot
+	if len(load) > 0 { // a run of idle scenarios alone has no load panels
+		cost, err := panel("Server-core µs per operation relative to raw gnet (lower is better; labels: µs/op)",
+			"× raw gnet", load, relative("core_us_per_op"))
+		if err != nil {
+			return err
+		}
+		thr, err := panel("Throughput relative to raw gnet (higher is better; labels: operations/s)",
+			"× raw gnet", load, relative("ops_per_sec"))
+		if err != nil {
+			return err
+		}
+		plots = append(plots, []*plot.Plot{cost}, []*plot.Plot{thr})
 	}
-	thr, err := panel("Throughput relative to raw gnet (higher is better; labels: operations/s)",
-		"× raw gnet", load, relative("ops_per_sec"))
-	if err != nil {
-		return err
-	}
-	plots := [][]*plot.Plot{{cost}, {thr}}
 	if len(idle) > 0 {
 		mem, err := panel("Server memory per idle connection (lower is better; labels: bytes)", "bytes (RSS)", idle,
 			func(s Scenario, impl string) (float64, string) {
@@ -128,6 +131,9 @@ func Chart(path string, scen []Scenario, impls []string, rows []Row, meta Meta) 
 			return err
 		}
 		plots = append(plots, []*plot.Plot{mem})
+	}
+	if len(plots) == 0 {
+		return nil
 	}
 	plots[0][0].Title.Text = fmt.Sprintf("SimpleServer vs raw gnet vs std net: %s, %s, %d reps\n", meta.Date, meta.GoVersion, meta.Reps) + plots[0][0].Title.Text
 

@@ -42,3 +42,22 @@ func TestChartFromResults(t *testing.T) {
 		t.Fatalf("no chart written: %v", err)
 	}
 }
+
+// TestChartIdleOnly: a matrix of idle scenarios alone (no load panels) still
+// draws its memory panel.
+func TestChartIdleOnly(t *testing.T) {
+	var idle []Scenario
+	for _, s := range Scenarios(true) {
+		if s.Mode == "idle" {
+			idle = append(idle, s)
+		}
+	}
+	impls := []string{"raw", "simple"}
+	out := filepath.Join(t.TempDir(), "chart.png")
+	if err := Chart(out, idle, impls, Summarize(idle, impls, nil), Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(out); err != nil || st.Size() == 0 {
+		t.Fatalf("no chart written: %v", err)
+	}
+}
