@@ -39,10 +39,8 @@ func (s *Server) ClientByID(id uint64) *Client {
 	}
 	s.sessions.mu.Lock()
 	defer s.sessions.mu.Unlock()
-	for sess := range s.sessions.suspended {
-		if sess.user.id == id {
-			return sess.user
-		}
+	if sess := s.sessions.suspended[id]; sess != nil {
+		return sess.user
 	}
 	return nil
 }

@@ -103,7 +103,7 @@ type pending struct {
 type sessionTable struct {
 	mu        sync.Mutex
 	byToken   map[token]*session
-	suspended map[*session]struct{}
+	suspended map[uint64]*session // by the user's client ID
 }
 
 func (s *Server) sessionsOn() bool { return s.cfg.SessionGrace > 0 }
@@ -290,7 +290,7 @@ func (s *Server) newSession(t *Client) {
 func (s *Server) registerLocked(sess *session) {
 	if s.sessions.byToken == nil {
 		s.sessions.byToken = make(map[token]*session)
-		s.sessions.suspended = make(map[*session]struct{})
+		s.sessions.suspended = make(map[uint64]*session)
 	}
 	_, _ = rand.Read(sess.tok[:]) // never fails (crypto/rand)
 	s.sessions.byToken[sess.tok] = sess
@@ -303,7 +303,7 @@ func (s *Server) unregisterLocked(sess *session) {
 		delete(s.sessions.byToken, sess.prev)
 		sess.hasPrev = false
 	}
-	delete(s.sessions.suspended, sess)
+	delete(s.sessions.suspended, sess.user.id)
 	sess.since = 0
 }
 
@@ -455,7 +455,7 @@ func (s *Server) endUserUnlock(u *Client, reason error) {
 func (s *Server) suspendLocked(sess *session, reason error) {
 	s.sessions.mu.Lock()
 	sess.since = time.Now().UnixNano()
-	s.sessions.suspended[sess] = struct{}{}
+	s.sessions.suspended[sess.user.id] = sess
 	s.sessions.mu.Unlock()
 	s.emitUnlock(sess.user, event{kind: evSuspend, c: sess.user, reason: reason})
 }
@@ -509,7 +509,7 @@ func (s *Server) endSession(sess *session, reason error, closeReason string) boo
 func (s *Server) endSuspended(reason error) {
 	s.sessions.mu.Lock()
 	list := make([]*session, 0, len(s.sessions.suspended))
-	for sess := range s.sessions.suspended {
+	for _, sess := range s.sessions.suspended {
 		list = append(list, sess)
 	}
 	s.sessions.mu.Unlock()

@@ -27,7 +27,7 @@ func (s *Server) dispatchSession(ev *event) {
 		c.mu.Unlock()
 		if attached {
 			s.sessions.mu.Lock()
-			delete(s.sessions.suspended, c.sess)
+			delete(s.sessions.suspended, c.sess.user.id)
 			s.sessions.mu.Unlock()
 		}
 		for _, l := range s.OnResume.snapshot() {
@@ -49,7 +49,7 @@ func (s *Server) sweepSessions() {
 	now := time.Now().UnixNano()
 	grace := int64(s.cfg.SessionGrace)
 	s.sessions.mu.Lock()
-	for sess := range s.sessions.suspended {
+	for _, sess := range s.sessions.suspended {
 		if sess.since != 0 && now-sess.since >= grace {
 			expired = append(expired, expiry{sess, sess.since})
 		}

@@ -170,7 +170,7 @@ func (sess *session) closed() bool {
 func (s *Server) suspendedUsers(dst []*Client) []*Client {
 	s.sessions.mu.Lock()
 	defer s.sessions.mu.Unlock()
-	for sess := range s.sessions.suspended {
+	for _, sess := range s.sessions.suspended {
 		if sess.user.slots[registrySlot] < 0 {
 			dst = append(dst, sess.user)
 		}
