@@ -322,6 +322,9 @@ func TestSessionGraceExpires(t *testing.T) {
 	if _, _, _, dis := ev.counts(); dis != 1 {
 		t.Fatalf("%d OnDisconnects, want 1", dis)
 	}
+	if st := s.Stats(); st.Disconnects[ReasonSessionExpired] != 1 || st.Disconnects[ReasonOther] != 0 {
+		t.Fatalf("disconnects counted %v, want one session_expired", st.Disconnects)
+	}
 }
 
 // TestSessionWindowOverflow: more unconfirmed bytes than SessionWindow

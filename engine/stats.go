@@ -31,6 +31,8 @@ const (
 	ReasonListenerPanic
 	ReasonServerShutdown
 	ReasonProxyProtocol
+	ReasonSessionExpired
+	ReasonSessionOverflow
 	ReasonOther
 	// NumDisconnectReasons is the number of reasons, the length of Stats.Disconnects.
 	NumDisconnectReasons
@@ -39,7 +41,7 @@ const (
 var reasonNames = [NumDisconnectReasons]string{
 	"peer_gone", "peer_closed", "kicked", "slow_consumer",
 	"idle_timeout", "frame_timeout", "protocol_error", "listener_panic",
-	"server_shutdown", "proxy_protocol", "other",
+	"server_shutdown", "proxy_protocol", "session_expired", "session_overflow", "other",
 }
 
 // String returns the reason's snake_case name, e.g. "slow_consumer".
@@ -74,6 +76,10 @@ func ReasonOf(err error) DisconnectReason {
 		return ReasonServerShutdown
 	case errors.Is(err, ErrProxyProtocol):
 		return ReasonProxyProtocol
+	case errors.Is(err, ErrSessionExpired):
+		return ReasonSessionExpired
+	case errors.Is(err, ErrSessionOverflow):
+		return ReasonSessionOverflow
 	}
 	return ReasonOther
 }

@@ -25,13 +25,16 @@ func TestReasonOf(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", ErrListenerPanic), ReasonListenerPanic},
 		{ErrServerShutdown, ReasonServerShutdown},
 		{ErrProxyProtocol, ReasonProxyProtocol},
+		{ErrSessionExpired, ReasonSessionExpired},
+		{fmt.Errorf("end: %w", ErrSessionOverflow), ReasonSessionOverflow},
 		{errors.New("something else"), ReasonOther},
 	} {
 		if got := ReasonOf(tc.err); got != tc.want {
 			t.Errorf("ReasonOf(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
-	if NumDisconnectReasons.String() != "other" || ReasonSlowConsumer.String() != "slow_consumer" {
+	if NumDisconnectReasons.String() != "other" || ReasonSlowConsumer.String() != "slow_consumer" ||
+		ReasonSessionExpired.String() != "session_expired" || ReasonOther.String() != "other" {
 		t.Error("reason names")
 	}
 }
