@@ -56,6 +56,8 @@ func nodeSoak(t *testing.T, sessions bool) {
 		cutterDone  atomic.Bool
 		clientDone  = make(chan struct{})
 		once        sync.Once
+		online      = make(chan struct{}) // the client's connect() resolved
+		onlineOnce  sync.Once
 	)
 	s.OnConnection.AddListener(func(c *engine.Client) {
 		opens.Add(1)
@@ -63,6 +65,10 @@ func nodeSoak(t *testing.T, sessions bool) {
 	})
 	s.OnMessage.AddListener(func(c *engine.Client, m *proto.Message) {
 		body := m.BodyString()
+		if body == "online" {
+			onlineOnce.Do(func() { close(online) })
+			return
+		}
 		if body == "fin" {
 			if cutterDone.Load() {
 				c.Send(proto.NewMessage().SetBodyString("end"))
@@ -152,6 +158,14 @@ func nodeSoak(t *testing.T, sessions bool) {
 	go func() {
 		defer wg.Done()
 		defer cutterDone.Store(true)
+		// Cuts start once the client is online: connect() reports a
+		// failed first connection instead of retrying it, as the Go
+		// client's Connect does.
+		select {
+		case <-online:
+		case <-stop:
+			return
+		}
 		mean := dur / time.Duration(minCuts+3)
 		for p.Cuts() < minCuts || !isDone(serverDone) || sessions && !isDone(clientDone) {
 			select {

@@ -1,4 +1,5 @@
 // Run by the Go test TestNodeResumeUnderFaults: node resume-e2e.mjs URL N MS MODE.
+// Once connected it sends "online", and the test starts cutting.
 // A reconnecting client (MODE "sessions": asks for a session; "plain": the
 // server keeps none) sends c1..cN paced over MS milliseconds and takes
 // s1..sN from the server, through a proxy that the test cuts again and
@@ -51,6 +52,7 @@ const take = (m) => {
 // the queue: read them first, then take the rest as they come.
 for (let m; (m = client.read()); ) take(m);
 client.onmessage = take;
+client.sendRaw('online'); // the test starts cutting once the server has this
 
 // Send c1..cN: a batch every 5 ms, so as to finish in about MS.
 let next = 1;
