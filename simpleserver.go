@@ -125,8 +125,11 @@ var (
 	// window (Config.SessionWindow) overflowed.
 	ErrSessionExpired  = engine.ErrSessionExpired
 	ErrSessionOverflow = engine.ErrSessionOverflow
-	ErrProxyProtocol   = engine.ErrProxyProtocol
-	ErrBrokerPublish   = engine.ErrBrokerPublish
+	// ErrSessionEvicted: a suspended session ended early, the oldest, as
+	// a newer one passed WithMaxSuspended; errors.Is(it, ErrSessionExpired).
+	ErrSessionEvicted = engine.ErrSessionEvicted
+	ErrProxyProtocol  = engine.ErrProxyProtocol
+	ErrBrokerPublish  = engine.ErrBrokerPublish
 	// ErrNoSuchClient: SendToID named a client of this node that is not here.
 	ErrNoSuchClient = engine.ErrNoSuchClient
 
@@ -186,6 +189,9 @@ var (
 	// WithSessionGrace turns sessions on: a client that asks for one
 	// resumes after a reconnect within grace, with nothing lost.
 	WithSessionGrace = engine.WithSessionGrace
+	// WithMaxSuspended caps the sessions suspended at once (default: the
+	// effective MaxConnections); the oldest ends first.
+	WithMaxSuspended = engine.WithMaxSuspended
 	// WithLimits sets the protocol limits for clients' frames (a Limits;
 	// zero fields keep their defaults).
 	WithLimits = engine.WithLimits

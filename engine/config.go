@@ -159,6 +159,19 @@ type Config struct {
 	// not yet confirmed by the client (default 1 MiB). Past it the session
 	// ends with ErrSessionOverflow.
 	SessionWindow int
+	// MaxSuspended caps the sessions suspended at once (their connection
+	// lost, their grace running): a suspended session holds no connection,
+	// so MaxConnections does not bound them, yet each keeps up to
+	// SessionWindow bytes. Suspending one more ends the oldest suspended
+	// session first, with ErrSessionEvicted (which is ErrSessionExpired to
+	// errors.Is), so that the newest blips survive. With
+	// MaxConnectionsPerAddr set, one address (as that cap keys it: its
+	// lost connection's, PROXY-aware) may also hold at most that many
+	// suspended sessions, its oldest ending first. 0 means the effective
+	// MaxConnections (so suspended sessions at most double what connected
+	// clients may hold; none if MaxConnections is negative), which
+	// Server.Config reports once started; negative means no cap.
+	MaxSuspended int
 	// SessionHelloWait is, with sessions on, how long a new connection may
 	// take to send its first frame before it is announced (OnConnection)
 	// as a plain client: a HELLO must come first (default 500 ms; every Go

@@ -160,7 +160,8 @@ func newServer(cfg Config) *Server {
 
 // Config returns the server's configuration with defaults filled in. Once
 // the server has started, MaxConnections is the effective cap: lowered, if
-// need be, to fit the open-file limit (see Config.ReservedFDs).
+// need be, to fit the open-file limit (see Config.ReservedFDs); and
+// MaxSuspended, if it was 0, is that cap.
 func (s *Server) Config() Config {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -198,6 +199,7 @@ func (s *Server) StartAsync() error {
 	hostport := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
 	addr := "tcp://" + hostport
 	s.fdBudget()
+	s.resolveMaxSuspended()
 	if err := s.acc.listen(s, hostport); err != nil {
 		s.closeBroker()
 		s.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,9 @@ import (
 // to it goes only into its replay window. A HELLO presenting the session's
 // token attaches a new transport: the server replays what the client did
 // not get, the client resends what the server did not get, and both go on.
+//
+// Suspended sessions are capped, overall and per address; suspending one
+// past a cap ends the oldest first (session_cap.go).
 //
 // State lives in a session, allocated for session clients only: a plain
 // client pays one nil pointer. Lock order: user.mu, then transport.mu, then
@@ -80,9 +84,12 @@ type session struct {
 	waiting *pending // a HELLO waiting for link to close (takeover)
 
 	// Guarded by Server.sessions.mu.
-	tok, prev token // tokens that resume it (prev until the client confirms tok)
-	hasPrev   bool  // prev is registered
-	since     int64 // unix ns it was suspended; 0 while connected (the sweep expires it)
+	tok, prev token       // tokens that resume it (prev until the client confirms tok)
+	hasPrev   bool        // prev is registered
+	listed    bool        // in sessions.all (suspended, and not being evicted)
+	since     int64       // unix ns it was suspended; 0 while connected (the sweep expires it)
+	links     [2]suspLink // in sessions.all and addrList (session_cap.go)
+	addrList  *suspList   // its address's suspended list, if in one
 
 	// Inbound, counted on the transport's loop (read by the sweep).
 	in      atomic.Uint64 // MESSAGEs received from the client
@@ -100,10 +107,14 @@ type pending struct {
 // suspended ones (so that Broadcast reaches them and Stop ends them). A
 // session stays in suspended until its OnResume is dispatched, which puts
 // its user back in the registry: a Broadcast never misses it in between.
+// The caps (session_cap.go) count the sessions waiting for a resume
+// instead: all and byAddr hold those, oldest first.
 type sessionTable struct {
 	mu        sync.Mutex
 	byToken   map[token]*session
 	suspended map[uint64]*session // by the user's client ID
+	all       suspList
+	byAddr    map[netip.Prefix]*suspList
 }
 
 func (s *Server) sessionsOn() bool { return s.cfg.SessionGrace > 0 }
@@ -304,6 +315,7 @@ func (s *Server) unregisterLocked(sess *session) {
 		sess.hasPrev = false
 	}
 	delete(s.sessions.suspended, sess.user.id)
+	s.unlistLocked(sess)
 	sess.since = 0
 }
 
@@ -367,6 +379,7 @@ func (s *Server) attach(sess *session, t *Client, clientGot uint64, used token) 
 	s.registerLocked(sess)
 	tok := sess.tok
 	sess.since = 0 // no expiry (it leaves suspended when OnResume is dispatched)
+	s.unlistLocked(sess)
 	s.sessions.mu.Unlock()
 	sess.link = t
 	in := sess.in.Load()
@@ -435,10 +448,11 @@ func (s *Server) sessionConnClosed(c *Client, reason error) bool {
 	}
 	w := sess.waiting
 	sess.waiting = nil
-	s.suspendLocked(sess, reason)
+	s.suspendLocked(sess, c, reason)
 	if w != nil {
 		s.attach(sess, w.t, w.got, w.tok)
 	}
+	s.capSuspended(sess) // after a takeover's attach: a resumed session is not counted
 	return true
 }
 
@@ -450,12 +464,13 @@ func (s *Server) endUserUnlock(u *Client, reason error) {
 	s.emitUnlock(u, event{kind: evClose, c: u, reason: reason})
 }
 
-// suspendLocked starts sess's grace period (its transport is gone) and
+// suspendLocked starts sess's grace period (its transport t is gone) and
 // releases u.mu, which must be held.
-func (s *Server) suspendLocked(sess *session, reason error) {
+func (s *Server) suspendLocked(sess *session, t *Client, reason error) {
 	s.sessions.mu.Lock()
 	sess.since = time.Now().UnixNano()
 	s.sessions.suspended[sess.user.id] = sess
+	s.listLocked(sess, t)
 	s.sessions.mu.Unlock()
 	s.emitUnlock(sess.user, event{kind: evSuspend, c: sess.user, reason: reason})
 }
@@ -463,12 +478,7 @@ func (s *Server) suspendLocked(sess *session, reason error) {
 // expire ends a session whose grace ran out (the housekeeping sweep), if
 // it is still suspended since then.
 func (s *Server) expire(sess *session, since int64) {
-	s.sessions.mu.Lock()
-	stale := sess.since != since
-	s.sessions.mu.Unlock()
-	if !stale {
-		s.endSession(sess, ErrSessionExpired, "")
-	}
+	s.endSessionIf(sess, ErrSessionExpired, "", since)
 }
 
 // endSession ends sess for reason: OnDisconnect fires once, now if it is
@@ -476,11 +486,28 @@ func (s *Server) expire(sess *session, since int64) {
 // messages), which is sent CLOSE closeReason. It reports whether this call
 // ended it.
 func (s *Server) endSession(sess *session, reason error, closeReason string) bool {
+	return s.endSessionIf(sess, reason, closeReason, 0)
+}
+
+// endSessionIf is endSession, except that a since other than 0 ends sess
+// only if it is still suspended since then: not resumed, nor suspended
+// anew, in between (since changes only under user.mu, which the check and
+// the end share).
+func (s *Server) endSessionIf(sess *session, reason error, closeReason string, since int64) bool {
 	u := sess.user
 	u.mu.Lock()
 	if sess.ended {
 		u.mu.Unlock()
 		return false
+	}
+	if since != 0 {
+		s.sessions.mu.Lock()
+		stale := sess.since != since
+		s.sessions.mu.Unlock()
+		if stale {
+			u.mu.Unlock()
+			return false
+		}
 	}
 	sess.ended, sess.endWhy = true, reason
 	sess.window, sess.head, sess.frames = nil, 0, 0
