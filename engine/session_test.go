@@ -183,6 +183,9 @@ func TestSessionResumeReplaysWhatWasMissed(t *testing.T) {
 	if n := s.NumClients(); n != 0 {
 		t.Fatalf("NumClients while suspended = %d, want 0", n)
 	}
+	if n := s.Stats().SuspendedSessions; n != 1 {
+		t.Fatalf("Stats().SuspendedSessions while suspended = %d, want 1", n)
+	}
 	for i := 1; i <= 4; i++ {
 		if err := u.Send(proto.NewMessage().SetBodyString("s" + strconv.Itoa(i))); err != nil {
 			t.Fatalf("Send while suspended: %v", err)
@@ -203,6 +206,9 @@ func TestSessionResumeReplaysWhatWasMissed(t *testing.T) {
 	}
 	if res := waitChan(t, ev.res, "OnResume"); res != u || res.Data != "player-1" {
 		t.Fatal("resumed another client, or lost Data")
+	}
+	if n := s.Stats().SuspendedSessions; n != 0 {
+		t.Fatalf("Stats().SuspendedSessions after OnResume = %d, want 0", n)
 	}
 	log.waitState(t, client.StateResumed)
 	for _, want := range []string{"s1", "s2", "s3", "s4", "s5", "bcast"} {

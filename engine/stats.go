@@ -89,6 +89,9 @@ func ReasonOf(err error) DisconnectReason {
 type Stats struct {
 	// Connections is the number of clients connected now.
 	Connections int64
+	// SuspendedSessions is the number of sessions suspended now: their
+	// connection is gone, and they wait within SessionGrace for a resume.
+	SuspendedSessions int
 	// ConnectionsTotal counts the connections admitted.
 	ConnectionsTotal uint64
 	// ConnectionsRefused counts connections refused at admission (server
@@ -217,6 +220,11 @@ func (s *Server) Stats() Stats {
 		st.Disconnects[i] = s.stats.disconnects[i].Load()
 	}
 	st.SlowConsumerKicks = st.Disconnects[ReasonSlowConsumer]
+	if s.sessionsOn() {
+		s.sessions.mu.Lock()
+		st.SuspendedSessions = len(s.sessions.suspended)
+		s.sessions.mu.Unlock()
+	}
 	st.Lanes = s.LaneStats()
 	var buf []*Client
 	for _, l := range s.allLoops() {

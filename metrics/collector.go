@@ -45,6 +45,7 @@ type descs struct {
 	inQueued, throttledLoops, throttles      *prometheus.Desc
 	brokerPub, brokerPubErrs, brokerRecv     *prometheus.Desc
 	brokerSubs, brokerDirectMiss             *prometheus.Desc
+	suspended                                *prometheus.Desc
 	laneReplaced, laneDropped, laneHeld      *prometheus.Desc
 	acceptFails, acceptDropped, acceptPaused *prometheus.Desc
 }
@@ -89,6 +90,7 @@ func NewCollector(src Source, opts ...Option) *Collector {
 		brokerPubErrs:    d("broker_publish_errors_total", "Publications the cluster broker refused (down, reconnecting, too large)."),
 		brokerRecv:       d("broker_received_total", "Publications received from other nodes."),
 		brokerSubs:       d("broker_subscriptions", "Broker topics subscribed now."),
+		suspended:        d("suspended_sessions", "Sessions whose connection is gone, waiting within their grace for a resume."),
 		brokerDirectMiss: d("broker_direct_misses_total", "Direct sends (SendToID) from other nodes whose client had left this node when they arrived."),
 		laneReplaced:     d("lane_replaced_total", "Latest-lane frames replaced by a newer frame of their key while the client was behind."),
 		laneDropped:      d("lane_dropped_total", "Droppable-lane frames dropped while the client was behind, by reason (expired: past the ephemeral ttl; evicted: over a lane budget).", "reason"),
@@ -109,7 +111,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		d.connections, d.accepted, d.refused, d.msgsIn, d.bytesIn, d.msgsOut, d.bytesOut, d.skipped,
 		d.disconnects, d.slowKicks, d.queuedBytes, d.dispatchQueue, d.tickOverruns,
 		d.inQueued, d.throttledLoops, d.throttles,
-		d.brokerPub, d.brokerPubErrs, d.brokerRecv, d.brokerSubs, d.brokerDirectMiss,
+		d.brokerPub, d.brokerPubErrs, d.brokerRecv, d.brokerSubs, d.brokerDirectMiss, d.suspended,
 		d.laneReplaced, d.laneDropped, d.laneHeld,
 		d.acceptFails, d.acceptDropped, d.acceptPaused,
 	} {
@@ -150,6 +152,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(d.brokerRecv, st.BrokerReceived)
 	gauge(d.brokerSubs, st.BrokerSubscriptions)
 	counter(d.brokerDirectMiss, st.BrokerDirectMisses)
+	gauge(d.suspended, int64(st.SuspendedSessions))
 	counter(d.laneReplaced, st.Lanes.Replaced)
 	counter(d.laneDropped, st.Lanes.Expired, "expired")
 	counter(d.laneDropped, st.Lanes.Evicted, "evicted")
