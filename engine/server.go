@@ -105,6 +105,8 @@ type Server struct {
 	fdLimit  uint64 // soft RLIMIT_NOFILE at start
 	addrs    addrCap
 	refusals logLimiter
+	// evictions limits the log lines of suspended sessions evicted (session_cap.go).
+	evictions logLimiter
 }
 
 const (

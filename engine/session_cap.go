@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"net/netip"
+	"time"
 )
 
 // The caps on suspended sessions.
@@ -148,6 +149,15 @@ func (s *Server) capSuspended(sess *session) {
 		}
 	}
 	st.mu.Unlock()
+	if len(victims) > 0 {
+		// One line per logEvery, so that a flood of sessions cannot flood
+		// the log; evictions are counted as session_expired too.
+		if ok, more := s.evictions.allow(time.Now()); ok {
+			s.log.Warn("simpleserver: suspended sessions evicted, oldest first",
+				"reason", victims[0].why.Error(), "evicted", len(victims), "earlier_unlogged", more,
+				"max_suspended", s.cfg.MaxSuspended, "max_per_addr", s.cfg.MaxConnectionsPerAddr)
+		}
+	}
 	for _, v := range victims {
 		// Unless it resumed in between: it is connected then, and uncounted.
 		s.endSessionIf(v.sess, v.why, "", v.since)

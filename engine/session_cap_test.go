@@ -2,8 +2,10 @@ package engine
 
 import (
 	"errors"
+	"log/slog"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,7 +88,8 @@ func resumeExact(t *testing.T, c *rawConn, ss suspendedSession, want ...string) 
 func TestMaxSuspendedEndsOldest(t *testing.T) {
 	for _, inline := range []bool{false, true} {
 		t.Run(map[bool]string{false: "queued", true: "inline"}[inline], func(t *testing.T) {
-			s, ev := sessionServer(t, WithMaxSuspended(3), WithInline(inline))
+			logs, buf := hzCapture(slog.LevelWarn)
+			s, ev := sessionServer(t, WithMaxSuspended(3), WithInline(inline), logs)
 			users := make(chan *Client, 8)
 			s.OnConnection.AddListener(func(c *Client) { users <- c })
 			ends := watchEnds(s)
@@ -124,6 +127,10 @@ func TestMaxSuspendedEndsOldest(t *testing.T) {
 			}
 			if st := s.Stats(); st.Disconnects[ReasonSessionExpired] != 2 || st.Disconnects[ReasonOther] != 0 {
 				t.Fatalf("disconnects counted %v, want 2 session_expired", st.Disconnects)
+			}
+			// Two evictions within a log interval: one line.
+			if n := strings.Count(buf.String(), "suspended sessions evicted"); n != 1 {
+				t.Fatalf("%d eviction log lines, want 1:\n%s", n, buf.String())
 			}
 		})
 	}
