@@ -154,9 +154,15 @@ func (s *Server) publish(room string, frame []byte, lane Lane, exclusions []*Cli
 	if room != "" {
 		topic = RoomTopic(room)
 	}
-	err := b.Publish(topic, bb.B)
+	err := s.publishTo(topic, bb.B)
 	s.outPool.Put(bb)
-	if err != nil {
+	return err
+}
+
+// publishTo hands data to the broker, counting it, and wraps a failure in
+// ErrBrokerPublish.
+func (s *Server) publishTo(topic string, data []byte) error {
+	if err := s.cfg.Broker.Publish(topic, data); err != nil {
 		s.stats.brokerPubErrs.Add(1)
 		return fmt.Errorf("%w: %w", ErrBrokerPublish, err)
 	}

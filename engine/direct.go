@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 
 	"github.com/simpleserver-go/simpleserver/proto"
@@ -76,14 +75,9 @@ func (s *Server) SendToIDOn(lane Lane, id uint64, m *proto.Message) error {
 	defer s.releaseShared(f)
 	bb := s.outPool.Get()
 	bb.B = appendDirect(bb.B[:0], s.nodeID, id, f.v1, lane)
-	err = s.cfg.Broker.Publish(NodeTopic(node), bb.B)
+	err = s.publishTo(NodeTopic(node), bb.B)
 	s.outPool.Put(bb)
-	if err != nil {
-		s.stats.brokerPubErrs.Add(1)
-		return fmt.Errorf("%w: %w", ErrBrokerPublish, err)
-	}
-	s.stats.brokerPub.Add(1)
-	return nil
+	return err
 }
 
 // deliverDirect hands a direct send from another node to its client here.

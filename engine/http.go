@@ -58,19 +58,10 @@ func (httpRequest) read(h *handler, gc gnet.Conn, c *Client, l *loopState) gnet.
 	if status, why := req.CheckUpgrade(); status != 0 {
 		return h.httpAnswer(c, status, why)
 	}
-	check := ws.CheckOrigin
-	if check == nil {
-		check = sameHost
-	}
-	if !check(req.Origin, req.Host) {
+	if !ws.originAllowed(&req) {
 		return h.httpAnswer(c, 403, "origin not allowed")
 	}
-	sub := ""
-	for _, p := range req.Protocols {
-		if p == ws.Subprotocol {
-			sub = p
-		}
-	}
+	sub := ws.subprotocolFor(&req)
 	// The 101 is built in a pooled buffer: a per-connection one would be
 	// garbage the GC leaves as RSS headroom after a burst of upgrades. With
 	// nothing queued yet (the client is not announced: nobody can send to

@@ -87,21 +87,11 @@ func (h *handler) refusedTraffic(gc gnet.Conn, r *refusedConn) gnet.Action {
 	case n == 0:
 		return gnet.None // the rest of the head is on its way (refusalWait bounds it)
 	}
-	check := ws.CheckOrigin
-	if check == nil {
-		check = sameHost
-	}
-	if status, _ := req.CheckUpgrade(); status != 0 || !req.IsUpgrade() || req.Path != ws.Path || !check(req.Origin, req.Host) {
+	if status, _ := req.CheckUpgrade(); status != 0 || !req.IsUpgrade() || req.Path != ws.Path || !ws.originAllowed(&req) {
 		_, _ = gc.Write(wsproto.AppendResponse(nil, 503, "text/plain; charset=utf-8", []byte(text+"\n"), "Retry-After: 1"))
 		return gnet.Close
 	}
-	sub := ""
-	for _, p := range req.Protocols {
-		if p == ws.Subprotocol {
-			sub = p
-		}
-	}
-	out := wsproto.AppendUpgradeResponse(nil, req.Key, sub)
+	out := wsproto.AppendUpgradeResponse(nil, req.Key, ws.subprotocolFor(&req))
 	out = wsproto.AppendClose(out, closeCode(r.reason), text)
 	_, _ = gc.Write(out)
 	return gnet.Close

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/simpleserver-go/simpleserver/engine/wsproto"
 )
 
 // Defaults for WebSocketConfig.
@@ -102,6 +104,26 @@ func (w WebSocketConfig) validate(pages map[string]HTTPPage) []error {
 		}
 	}
 	return errs
+}
+
+// originAllowed applies CheckOrigin (default: same host) to req.
+func (w *WebSocketConfig) originAllowed(req *wsproto.Request) bool {
+	check := w.CheckOrigin
+	if check == nil {
+		check = sameHost
+	}
+	return check(req.Origin, req.Host)
+}
+
+// subprotocolFor returns the subprotocol to grant req: Subprotocol if the
+// client offered it, else "".
+func (w *WebSocketConfig) subprotocolFor(req *wsproto.Request) string {
+	for _, p := range req.Protocols {
+		if p == w.Subprotocol {
+			return p
+		}
+	}
+	return ""
 }
 
 // sameHost is the default origin check: no Origin, or one whose host:port
